@@ -1,0 +1,55 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+# make test talks to real services; override on the command line or in the environment.
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/timetracker
+REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test lint typecheck pytest install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps: reinstall only when pyproject.toml changes.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,prod]'
+	touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+install-dev: $(VENV)/.installed-dev
+
+## run: zero-setup local server — SQLite under var/, Celery eager, demo data, http://$(HOST):$(PORT)
+run: export DJANGO_DEBUG := 1
+run: install
+	@env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py migrate --noinput -v 0
+	@env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "  timetracker is starting on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "  Sign in with a demo user above. Stop with Ctrl-C."
+	@echo ""
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/uvicorn timetracker.asgi:application --host $(HOST) --port $(PORT)
+
+## test: lint, type-check and the whole suite against PostgreSQL and Redis
+test: lint typecheck pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	DJANGO_DEBUG=1 $(BIN)/mypy .
+
+pytest: install-dev
+	DJANGO_DEBUG=1 DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

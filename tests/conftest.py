@@ -1,0 +1,84 @@
+"""Shared fixtures: one workspace with one member of every role, and principals for them."""
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.factories import MembershipFactory, ProjectFactory, TaskFactory, WorkspaceFactory
+from workspaces.models import Membership, Project, Role, Task, Workspace
+from workspaces.principals import ALL_SCOPES, Principal
+
+
+def principal_for(membership: Membership, *, scopes: frozenset[str] = ALL_SCOPES, **kwargs) -> Principal:
+    return Principal(user=membership.user, membership=membership, scopes=scopes, **kwargs)
+
+
+@pytest.fixture
+def make_principal() -> Callable[..., Principal]:
+    return principal_for
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    return WorkspaceFactory(name="Acme Studio", slug="acme", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def owner(workspace) -> Membership:
+    return MembershipFactory(workspace=workspace, role=Role.OWNER, user__username="owner")
+
+
+@pytest.fixture
+def admin(workspace) -> Membership:
+    return MembershipFactory(workspace=workspace, role=Role.ADMIN, user__username="admin")
+
+
+@pytest.fixture
+def manager(workspace) -> Membership:
+    return MembershipFactory(workspace=workspace, role=Role.MANAGER, user__username="manager")
+
+
+@pytest.fixture
+def member(workspace) -> Membership:
+    return MembershipFactory(workspace=workspace, role=Role.MEMBER, user__username="member")
+
+
+@pytest.fixture
+def other_member(workspace) -> Membership:
+    return MembershipFactory(workspace=workspace, role=Role.MEMBER, user__username="other")
+
+
+@pytest.fixture
+def project(workspace, member, other_member) -> Project:
+    return ProjectFactory(workspace=workspace, name="Website", team=[member, other_member])
+
+
+@pytest.fixture
+def task(project) -> Task:
+    return TaskFactory(project=project, name="Design")
+
+
+@pytest.fixture
+def as_owner(owner) -> Principal:
+    return principal_for(owner)
+
+
+@pytest.fixture
+def as_admin(admin) -> Principal:
+    return principal_for(admin)
+
+
+@pytest.fixture
+def as_manager(manager) -> Principal:
+    return principal_for(manager)
+
+
+@pytest.fixture
+def as_member(member) -> Principal:
+    return principal_for(member)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Tests create many users; the production hasher is deliberately slow.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,128 @@
+"""factory-boy factories for every model."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from timesheets.models import EntrySource, EntryState, TimeEntry, Timesheet, TimesheetStatus
+from workspaces.models import AuditEvent, Channel, Client, Membership, Project, Role, Tag, Task, User, Workspace
+
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory[Workspace]):
+    class Meta:
+        model = Workspace
+
+    name = factory.Sequence(lambda n: f"Workspace {n}")
+    slug = factory.Sequence(lambda n: f"ws-{n}")
+    timezone = "Europe/Berlin"
+    currency = "EUR"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    workspace = factory.SubFactory(WorkspaceFactory)
+    role = Role.MEMBER
+    weekly_capacity_hours = Decimal("40")
+
+
+class ClientFactory(factory.django.DjangoModelFactory[Client]):
+    class Meta:
+        model = Client
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Client {n}")
+    contact_email = factory.Sequence(lambda n: f"billing{n}@client.test")
+
+
+class ProjectFactory(factory.django.DjangoModelFactory[Project]):
+    class Meta:
+        model = Project
+        skip_postgeneration_save = True
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    client = factory.SubFactory(ClientFactory, workspace=factory.SelfAttribute("..workspace"))
+    name = factory.Sequence(lambda n: f"Project {n}")
+
+    @factory.post_generation
+    def team(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.team.set(extracted)
+
+
+class TaskFactory(factory.django.DjangoModelFactory[Task]):
+    class Meta:
+        model = Task
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"Task {n}")
+
+
+class TagFactory(factory.django.DjangoModelFactory[Tag]):
+    class Meta:
+        model = Tag
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class TimeEntryFactory(factory.django.DjangoModelFactory[TimeEntry]):
+    """A finished one-hour entry yesterday (UTC), straight to the database (no service rules)."""
+
+    class Meta:
+        model = TimeEntry
+
+    member = factory.SubFactory(MembershipFactory)
+    workspace = factory.SelfAttribute("member.workspace")
+    project = factory.SubFactory(ProjectFactory, workspace=factory.SelfAttribute("..workspace"))
+    started_at = factory.LazyFunction(
+        lambda: (timezone.now() - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    )
+    ended_at = factory.LazyAttribute(lambda e: e.started_at + timedelta(hours=1))
+    duration_seconds = factory.LazyAttribute(
+        lambda e: int((e.ended_at - e.started_at).total_seconds()) if e.ended_at else None
+    )
+    billable = True
+    state = EntryState.ACTIVE
+    source = EntrySource.WEB
+    created_by = factory.SelfAttribute("member.user")
+
+
+class TimesheetFactory(factory.django.DjangoModelFactory[Timesheet]):
+    class Meta:
+        model = Timesheet
+
+    member = factory.SubFactory(MembershipFactory)
+    workspace = factory.SelfAttribute("member.workspace")
+    week_start = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=timezone.localdate().weekday()))
+    status = TimesheetStatus.OPEN
+
+
+class AuditEventFactory(factory.django.DjangoModelFactory[AuditEvent]):
+    class Meta:
+        model = AuditEvent
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    actor = factory.SubFactory(UserFactory)
+    channel = Channel.WEB
+    action = "test.event"

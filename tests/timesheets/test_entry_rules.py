@@ -1,0 +1,284 @@
+"""The rules every time write obeys, whatever face calls the service."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.factories import MembershipFactory, ProjectFactory, TagFactory, TaskFactory, TimesheetFactory
+from tests.timesheets.conftest import MONDAY, berlin
+from timesheets import services
+from timesheets.models import TimeEntry, TimesheetStatus
+from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
+from workspaces.models import AuditEvent, OverlapPolicy, ProjectStatus, Role
+
+
+def log(actor, project, start, end, **kwargs):
+    return services.time_entry_create(actor=actor, project=project, started_at=start, ended_at=end, **kwargs)
+
+
+# --- duration ---------------------------------------------------------------------------------
+
+
+def test_entry_is_saved_with_whole_seconds_and_audited(as_member, project):
+    entry = log(as_member, project, berlin(MONDAY, 9, 0, 0) + timedelta(microseconds=700), berlin(MONDAY, 10, 30, 15))
+
+    entry.refresh_from_db()
+    assert entry.duration_seconds == 90 * 60 + 15
+    assert entry.started_at.microsecond == 0
+    assert entry.member == as_member.membership
+    event = AuditEvent.objects.get(action="time_entry.create", target_id=str(entry.pk))
+    assert (event.actor, event.workspace, event.outcome) == (as_member.user, as_member.workspace, "ok")
+
+
+@pytest.mark.parametrize("minutes", [0, -30])
+def test_entry_must_end_after_it_starts(as_member, project, minutes):
+    with pytest.raises(Invalid) as exc:
+        log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 9) + timedelta(minutes=minutes))
+    assert exc.value.fields == {"ended_at": ["Must be after started_at."]}
+    assert not TimeEntry.objects.exists()
+
+
+def test_entry_lasts_at_most_24_hours(as_member, project):
+    start = berlin(MONDAY, 9)
+    log(as_member, project, start, start + timedelta(hours=24))
+    with pytest.raises(Invalid, match="at most 24 hours"):
+        log(as_member, project, start + timedelta(days=2), start + timedelta(days=3, seconds=1))
+    assert TimeEntry.objects.count() == 1
+
+
+def test_naive_datetimes_are_refused(as_member, project):
+    with pytest.raises(Invalid, match="offset"):
+        log(as_member, project, datetime(2026, 6, 1, 9), datetime(2026, 6, 1, 10))
+
+
+# --- overlap ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def forbid_overlap(workspace):
+    workspace.overlap_policy = OverlapPolicy.FORBID
+    workspace.save()
+
+
+def test_overlap_is_allowed_by_default(as_member, project):
+    log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 11))
+    log(as_member, project, berlin(MONDAY, 10), berlin(MONDAY, 12))
+    assert TimeEntry.objects.count() == 2
+
+
+@pytest.mark.usefixtures("forbid_overlap")
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [((9, 30), (10, 30)), ((8, 0), (9, 1)), ((9, 59), (12, 0)), ((8, 0), (12, 0)), ((9, 15), (9, 45))],
+)
+def test_overlap_is_refused_when_forbidden(as_member, project, start, end):
+    log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    with pytest.raises(Conflict, match="overlaps"):
+        log(as_member, project, berlin(MONDAY, *start), berlin(MONDAY, *end))
+    assert TimeEntry.objects.count() == 1
+
+
+@pytest.mark.usefixtures("forbid_overlap")
+def test_back_to_back_entries_never_overlap(as_member, project):
+    log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    log(as_member, project, berlin(MONDAY, 10), berlin(MONDAY, 11))
+    log(as_member, project, berlin(MONDAY, 8), berlin(MONDAY, 9))
+    assert TimeEntry.objects.count() == 3
+
+
+@pytest.mark.usefixtures("forbid_overlap")
+def test_overlap_is_per_member_and_ignores_the_entry_itself(as_member, project, other_member, make_principal):
+    mine = log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    log(make_principal(other_member), project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    services.time_entry_update(actor=as_member, entry=mine, data={"ended_at": berlin(MONDAY, 10, 30)})
+    assert TimeEntry.objects.get(pk=mine.pk).duration_seconds == 90 * 60
+
+
+@pytest.mark.usefixtures("forbid_overlap")
+def test_a_running_timer_overlaps_everything_after_its_start(as_member, project):
+    services.timer_start(actor=as_member, project=project, started_at=datetime.now(UTC) - timedelta(hours=2))
+    with pytest.raises(Conflict, match="running"):
+        log(
+            as_member,
+            project,
+            datetime.now(UTC) - timedelta(hours=1),
+            datetime.now(UTC) - timedelta(minutes=30),
+        )
+
+
+# --- locks ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [TimesheetStatus.SUBMITTED, TimesheetStatus.APPROVED])
+def test_time_in_a_submitted_or_approved_week_is_locked(as_member, project, status):
+    entry = log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    TimesheetFactory(member=as_member.membership, week_start=MONDAY, status=status)
+
+    with pytest.raises(Locked, match=f"week of 2026-06-01 is {status}"):
+        log(as_member, project, berlin(MONDAY + timedelta(days=2), 9), berlin(MONDAY + timedelta(days=2), 10))
+    with pytest.raises(Locked):
+        services.time_entry_update(actor=as_member, entry=entry, data={"description": "changed"})
+    with pytest.raises(Locked):
+        services.time_entry_delete(actor=as_member, entry=entry)
+    entry.refresh_from_db()
+    assert entry.description == ""
+    assert TimeEntry.objects.count() == 1
+
+
+def test_a_rejected_or_open_week_stays_editable(as_member, project):
+    TimesheetFactory(
+        member=as_member.membership, week_start=MONDAY, status=TimesheetStatus.REJECTED, rejection_reason="x"
+    )
+    entry = log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    services.time_entry_update(actor=as_member, entry=entry, data={"description": "fixed"})
+    assert TimeEntry.objects.get(pk=entry.pk).description == "fixed"
+
+
+def test_the_lock_is_per_member(as_member, project, other_member, make_principal):
+    TimesheetFactory(member=other_member, week_start=MONDAY, status=TimesheetStatus.APPROVED)
+    log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    with pytest.raises(Locked):
+        log(make_principal(other_member), project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+
+
+def test_time_on_or_before_the_lock_date_is_locked(as_member, project, workspace):
+    entry = log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    workspace.lock_date = MONDAY
+    workspace.save()
+    as_member.membership.workspace.refresh_from_db()
+
+    with pytest.raises(Locked, match="on or before the workspace lock date \\(2026-06-01\\)"):
+        log(as_member, project, berlin(MONDAY, 14), berlin(MONDAY, 15))
+    with pytest.raises(Locked):
+        services.time_entry_delete(actor=as_member, entry=entry)
+    # the day after is open
+    log(as_member, project, berlin(MONDAY + timedelta(days=1), 9), berlin(MONDAY + timedelta(days=1), 10))
+
+
+def test_the_lock_date_is_read_in_the_workspace_time_zone(as_member, project, workspace):
+    workspace.lock_date = MONDAY
+    workspace.save()
+    # 00:30 on Tuesday in Berlin is still Monday in UTC: it is Tuesday for the workspace, so open.
+    log(as_member, project, berlin(MONDAY + timedelta(days=1), 0, 30), berlin(MONDAY + timedelta(days=1), 1, 30))
+    # 23:30 on Monday in Berlin is Monday: locked.
+    with pytest.raises(Locked):
+        log(as_member, project, berlin(MONDAY, 23, 30), berlin(MONDAY, 23, 45))
+
+
+def test_an_entry_cannot_be_moved_into_a_locked_week(as_member, project):
+    TimesheetFactory(member=as_member.membership, week_start=MONDAY, status=TimesheetStatus.APPROVED)
+    next_week = MONDAY + timedelta(days=7)
+    entry = log(as_member, project, berlin(next_week, 9), berlin(next_week, 10))
+    with pytest.raises(Locked):
+        services.time_entry_update(
+            actor=as_member, entry=entry, data={"started_at": berlin(MONDAY, 9), "ended_at": berlin(MONDAY, 10)}
+        )
+    assert TimeEntry.objects.get(pk=entry.pk).started_at == berlin(next_week, 9)
+
+
+# --- who, what, where -------------------------------------------------------------------------
+
+
+def test_members_log_only_their_own_time(as_member, project, other_member):
+    with pytest.raises(Forbidden):
+        log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10), member=other_member)
+
+
+@pytest.mark.parametrize("fixture", ["as_manager", "as_admin", "as_owner"])
+def test_managers_and_up_log_anyones_time(request, project, member, fixture):
+    actor = request.getfixturevalue(fixture)
+    entry = log(actor, project, berlin(MONDAY, 9), berlin(MONDAY, 10), member=member)
+    assert entry.member == member
+    assert entry.created_by == actor.user
+
+
+def test_members_log_only_on_projects_of_their_team(as_member, workspace):
+    outside = ProjectFactory(workspace=workspace, name="Not mine")
+    with pytest.raises(Forbidden, match="not on the team"):
+        log(as_member, outside, berlin(MONDAY, 9), berlin(MONDAY, 10))
+
+
+def test_another_workspaces_member_project_task_and_tag_are_refused(as_member, as_manager, project, task):
+    foreign = MembershipFactory(role=Role.MEMBER)
+    foreign_project = ProjectFactory(workspace=foreign.workspace, team=[foreign])
+    with pytest.raises(NotFound):
+        log(as_manager, project, berlin(MONDAY, 9), berlin(MONDAY, 10), member=foreign)
+    with pytest.raises(Invalid, match="Project not found"):
+        log(as_member, foreign_project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    with pytest.raises(Invalid, match="not part of the project"):
+        log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10), task=TaskFactory(project=foreign_project))
+    with pytest.raises(Invalid, match="tag"):
+        log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10), tags=[TagFactory(workspace=foreign.workspace)])
+    assert not TimeEntry.objects.exists()
+
+
+def test_archived_projects_and_tasks_take_no_new_time(as_member, project, task):
+    task.is_archived = True
+    task.save()
+    with pytest.raises(Invalid, match="task is archived"):
+        log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10), task=task)
+    project.status = ProjectStatus.ARCHIVED
+    project.save()
+    with pytest.raises(Invalid, match="project is archived"):
+        log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+
+
+def test_a_deactivated_member_cannot_get_new_time(as_manager, project, member):
+    member.is_active = False
+    member.save()
+    with pytest.raises(Invalid, match="deactivated"):
+        log(as_manager, project, berlin(MONDAY, 9), berlin(MONDAY, 10), member=member)
+
+
+def test_tags_are_set_and_replaced(as_member, project, workspace):
+    a, b = TagFactory(workspace=workspace), TagFactory(workspace=workspace)
+    entry = log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10), tags=[a])
+    assert list(entry.tags.all()) == [a]
+    services.time_entry_update(actor=as_member, entry=entry, data={"tags": [b]})
+    assert list(TimeEntry.objects.get(pk=entry.pk).tags.all()) == [b]
+
+
+# --- update and delete ------------------------------------------------------------------------
+
+
+def test_update_rejects_unknown_fields_by_name(as_member, project):
+    entry = log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    with pytest.raises(Invalid) as exc:
+        services.time_entry_update(actor=as_member, entry=entry, data={"billable_rate": 1, "member": 2})
+    assert set(exc.value.fields) == {"billable_rate", "member"}
+    assert "billable_rate, member" in exc.value.message
+
+
+def test_members_cannot_change_or_delete_someone_elses_entry(as_member, project, other_member, make_principal):
+    theirs = log(make_principal(other_member), project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    with pytest.raises(Forbidden):
+        services.time_entry_update(actor=as_member, entry=theirs, data={"description": "mine now"})
+    with pytest.raises(Forbidden):
+        services.time_entry_delete(actor=as_member, entry=theirs)
+    assert TimeEntry.objects.filter(pk=theirs.pk, description="").exists()
+
+
+def test_delete_removes_the_entry_and_is_audited(as_member, project):
+    entry = log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    services.time_entry_delete(actor=as_member, entry=entry)
+    assert not TimeEntry.objects.exists()
+    event = AuditEvent.objects.get(action="time_entry.delete")
+    assert event.target_id == str(entry.pk)
+    assert event.detail["seconds"] == 3600
+
+
+def test_update_is_audited_with_the_changed_fields(as_member, project):
+    entry = log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    services.time_entry_update(actor=as_member, entry=entry, data={"description": "Workshop", "billable": False})
+    event = AuditEvent.objects.get(action="time_entry.update")
+    assert event.detail == {"fields": ["billable", "description"]}
+
+
+def test_another_workspaces_entry_is_not_found(as_member, project, make_principal):
+    entry = log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    stranger = make_principal(MembershipFactory(role=Role.OWNER))
+    with pytest.raises(NotFound, match="Time entry not found"):
+        services.time_entry_update(actor=stranger, entry=entry, data={"description": "x"})
+    with pytest.raises(NotFound, match="Time entry not found"):
+        services.time_entry_delete(actor=stranger, entry=entry)
+    assert TimeEntry.objects.filter(pk=entry.pk, description="").exists()

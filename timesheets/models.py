@@ -1,0 +1,106 @@
+"""Time entries (including the running timer) and weekly timesheets. Data and constraints only."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.timezone import now
+
+from workspaces.models import Membership, Project, Tag, Task, Workspace
+
+
+class EntryState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DRAFT = "draft", "Draft (proposed by an agent, awaiting review)"
+
+
+class EntrySource(models.TextChoices):
+    WEB = "web", "Web"
+    API = "api", "REST API"
+    MCP = "mcp", "MCP agent"
+    IMPORT = "import", "Import"
+
+
+class TimeEntry(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="time_entries")
+    member = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="time_entries")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="time_entries")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.PROTECT, related_name="time_entries")
+    description = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Empty while the timer runs.")
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    billable = models.BooleanField(default=False)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="time_entries")
+    state = models.CharField(max_length=10, choices=EntryState.choices, default=EntryState.ACTIVE)
+    source = models.CharField(max_length=10, choices=EntrySource.choices, default=EntrySource.WEB)
+    # Rates resolved when the entry was created, so a later rate change does not reprice history.
+    billable_rate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    cost_rate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name_plural = "time entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(ended_at__isnull=True), name="time_entry_one_running_timer_per_member"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gt=F("started_at")),
+                name="time_entry_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=(Q(ended_at__isnull=True) & Q(duration_seconds__isnull=True))
+                | Q(duration_seconds__gte=1, duration_seconds__lte=24 * 60 * 60),
+                name="time_entry_duration_1s_to_24h",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "member", "started_at"], name="entry_ws_member_start_idx"),
+            models.Index(fields=["workspace", "project", "started_at"], name="entry_ws_project_start_idx"),
+            models.Index(fields=["workspace", "started_at"], name="entry_ws_start_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member.user} {self.started_at:%Y-%m-%d %H:%M} {self.project}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.ended_at is None
+
+
+class TimesheetStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Timesheet(models.Model):
+    """One member's week. Rows exist once a week was submitted; a missing row means open."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="timesheets")
+    member = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="timesheets")
+    week_start = models.DateField()
+    status = models.CharField(max_length=10, choices=TimesheetStatus.choices, default=TimesheetStatus.OPEN)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-week_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "week_start"], name="timesheet_unique_member_week"),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""), name="timesheet_rejection_has_reason"
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "status", "week_start"], name="timesheet_ws_status_week_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.member.user} week of {self.week_start} ({self.status})"

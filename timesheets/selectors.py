@@ -1,0 +1,214 @@
+"""Reads of time: entries, the running timer, a member's week. Always workspace-scoped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
+from workspaces import policies
+from workspaces.errors import Forbidden
+from workspaces.models import Client, Membership, Project, Tag, Task, Workspace
+from workspaces.policies import Perm
+from workspaces.principals import Principal
+from workspaces.selectors import get_or_not_found
+
+LOCKING_STATUSES = (TimesheetStatus.SUBMITTED, TimesheetStatus.APPROVED)
+
+
+def local_date(workspace: Workspace, moment: datetime) -> date:
+    """The calendar date of ``moment`` in the workspace's time zone."""
+    return timezone.localtime(moment, workspace.tzinfo).date()
+
+
+def week_start_for(workspace: Workspace, day: date) -> date:
+    """The first day of the workspace week that contains ``day``."""
+    return day - timedelta(days=(day.weekday() - workspace.week_start) % 7)
+
+
+def day_start_utc(workspace: Workspace, day: date) -> datetime:
+    """Midnight at the start of ``day`` in the workspace's time zone (DST-safe)."""
+    return datetime.combine(day, time.min, tzinfo=workspace.tzinfo)
+
+
+def entry_lock_reason(*, workspace: Workspace, member: Membership, day: date) -> str | None:
+    """Why time of ``member`` on ``day`` cannot be created, changed or deleted; ``None`` when it can."""
+    if workspace.lock_date is not None and day <= workspace.lock_date:
+        return f"{day:%Y-%m-%d} is on or before the workspace lock date ({workspace.lock_date:%Y-%m-%d})."
+    week = week_start_for(workspace, day)
+    status = (
+        Timesheet.objects.filter(member=member, week_start=week, status__in=LOCKING_STATUSES)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status is not None:
+        return f"The week of {week:%Y-%m-%d} is {status}; ask an admin to reopen it to change its time."
+    return None
+
+
+def time_entry_queryset(*, workspace: Workspace) -> QuerySet[TimeEntry]:
+    return (
+        TimeEntry.objects.filter(workspace=workspace)
+        .select_related("member__user", "project__client", "task")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name")))
+    )
+
+
+def time_entry_list(
+    *,
+    actor: Principal,
+    member: Membership | None = None,
+    project: Project | None = None,
+    client: Client | None = None,
+    task: Task | None = None,
+    tag: Tag | None = None,
+    billable: bool | None = None,
+    state: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[TimeEntry]:
+    """Entries the caller may see, newest first. Members see their own; managers and up everyone's.
+
+    ``date_from`` / ``date_to`` are inclusive dates in the workspace's time zone.
+    """
+    workspace = actor.workspace
+    qs = time_entry_queryset(workspace=workspace)
+    if member is not None:
+        if not policies.can_view_time_of(actor, member):
+            raise Forbidden("You can only see your own time.")
+        qs = qs.filter(member=member)
+    elif policies.can(actor, Perm.TIME_VIEW_ALL):
+        pass
+    else:
+        policies.ensure(actor, Perm.TIME_VIEW_OWN)
+        qs = qs.filter(member=actor.membership)
+    if project is not None:
+        qs = qs.filter(project=project)
+    if client is not None:
+        qs = qs.filter(project__client=client)
+    if task is not None:
+        qs = qs.filter(task=task)
+    if tag is not None:
+        qs = qs.filter(tags=tag)
+    if billable is not None:
+        qs = qs.filter(billable=billable)
+    if state is not None:
+        qs = qs.filter(state=state)
+    if date_from is not None:
+        qs = qs.filter(started_at__gte=day_start_utc(workspace, date_from))
+    if date_to is not None:
+        qs = qs.filter(started_at__lt=day_start_utc(workspace, date_to + timedelta(days=1)))
+    return qs.order_by("-started_at", "-id")
+
+
+def time_entry_get(*, actor: Principal, entry_id: object) -> TimeEntry:
+    """One entry; another member's entry is 'not found' to a member, as is another workspace's."""
+    qs = time_entry_queryset(workspace=actor.workspace)
+    if not policies.can(actor, Perm.TIME_VIEW_ALL):
+        policies.ensure(actor, Perm.TIME_VIEW_OWN)
+        qs = qs.filter(member=actor.membership)
+    return get_or_not_found(qs, entry_id, label="Time entry")
+
+
+def timer_get(*, actor: Principal, member: Membership | None = None) -> TimeEntry | None:
+    """The running timer of ``member`` (default: the caller), or ``None``."""
+    member = member or actor.membership
+    if not policies.can_view_time_of(actor, member):
+        raise Forbidden("You can only see your own timer.")
+    return time_entry_queryset(workspace=actor.workspace).filter(member=member, ended_at__isnull=True).first()
+
+
+@dataclass
+class ProjectTotal:
+    project_id: int
+    project_name: str
+    seconds: int
+
+
+@dataclass
+class TimesheetWeek:
+    member: Membership
+    week_start: date
+    status: str
+    timesheet: Timesheet | None
+    lock_reason: str | None
+    entries: list[TimeEntry]
+    days: list[date]
+    seconds_by_day: dict[date, int]
+    projects: list[ProjectTotal]
+    total_seconds: int
+    draft_seconds: int = 0
+    running: TimeEntry | None = field(default=None)
+
+
+def timesheet_week_get(*, actor: Principal, member: Membership | None = None, week_start: date) -> TimesheetWeek:
+    """One member-week: status, entries, totals per day and project (active entries; drafts apart)."""
+    workspace = actor.workspace
+    member = member or actor.membership
+    if not policies.can_view_time_of(actor, member):
+        raise Forbidden("You can only see your own timesheet.")
+    week_start = week_start_for(workspace, week_start)
+    days = [week_start + timedelta(days=i) for i in range(7)]
+    entries = list(
+        time_entry_queryset(workspace=workspace)
+        .filter(
+            member=member,
+            started_at__gte=day_start_utc(workspace, week_start),
+            started_at__lt=day_start_utc(workspace, week_start + timedelta(days=7)),
+        )
+        .order_by("started_at", "id")
+    )
+    timesheet = Timesheet.objects.filter(member=member, week_start=week_start).select_related("decided_by").first()
+    seconds_by_day: dict[date, int] = dict.fromkeys(days, 0)
+    by_project: dict[int, ProjectTotal] = {}
+    total = drafts = 0
+    running = None
+    for entry in entries:
+        if entry.duration_seconds is None:
+            running = entry
+            continue
+        if entry.state == EntryState.DRAFT:
+            drafts += entry.duration_seconds
+            continue
+        seconds_by_day[local_date(workspace, entry.started_at)] += entry.duration_seconds
+        by_project.setdefault(entry.project_id, ProjectTotal(entry.project_id, entry.project.name, 0))
+        by_project[entry.project_id].seconds += entry.duration_seconds
+        total += entry.duration_seconds
+    return TimesheetWeek(
+        member=member,
+        week_start=week_start,
+        status=timesheet.status if timesheet else TimesheetStatus.OPEN,
+        timesheet=timesheet,
+        lock_reason=entry_lock_reason(workspace=workspace, member=member, day=week_start + timedelta(days=6)),
+        entries=entries,
+        days=days,
+        seconds_by_day=seconds_by_day,
+        projects=sorted(by_project.values(), key=lambda p: p.project_name),
+        total_seconds=total,
+        draft_seconds=drafts,
+        running=running,
+    )
+
+
+def timesheet_list(
+    *, actor: Principal, status: str | None = None, member: Membership | None = None
+) -> QuerySet[Timesheet]:
+    """Timesheets the caller may see (approvals: managers and up see every member's)."""
+    qs = Timesheet.objects.filter(workspace=actor.workspace).select_related("member__user", "decided_by")
+    if member is not None:
+        if not policies.can_view_time_of(actor, member):
+            raise Forbidden("You can only see your own timesheets.")
+        qs = qs.filter(member=member)
+    elif not policies.can(actor, Perm.TIME_VIEW_ALL):
+        policies.ensure(actor, Perm.TIME_VIEW_OWN)
+        qs = qs.filter(member=actor.membership)
+    if status is not None:
+        qs = qs.filter(status=status)
+    return qs.order_by("-week_start", "member__user__username")
+
+
+def timesheet_get(*, actor: Principal, timesheet_id: object) -> Timesheet:
+    return get_or_not_found(timesheet_list(actor=actor), timesheet_id, label="Timesheet")

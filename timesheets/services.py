@@ -1,0 +1,492 @@
+"""Writes of time: entries, the timer, weekly timesheets.
+
+Every write to one member's time first locks that member's Membership row, so overlap,
+lock and one-running-timer checks never race each other; the partial unique constraint on
+running entries is the last word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.selectors import billable_default, rates_resolve
+from timesheets.models import EntrySource, EntryState, TimeEntry, Timesheet, TimesheetStatus
+from timesheets.selectors import entry_lock_reason, local_date, week_start_for
+from workspaces import audit, policies
+from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
+from workspaces.model_update import reject_unknown_fields
+from workspaces.models import Channel, Membership, OverlapPolicy, Project, ProjectStatus, Role, Tag, Task, Workspace
+from workspaces.policies import Perm
+from workspaces.principals import Principal
+
+ENTRY_FIELDS = {"project", "task", "description", "started_at", "ended_at", "billable", "tags"}
+SOURCE_FOR_CHANNEL = {Channel.WEB: EntrySource.WEB, Channel.API: EntrySource.API, Channel.MCP: EntrySource.MCP}
+MAX_REASON_LENGTH = 2000
+
+
+def _max_seconds() -> int:
+    return int(settings.TIMETRACKER_MAX_ENTRY_SECONDS)
+
+
+# --- shared checks --------------------------------------------------------------------------
+
+
+def _lock_member(actor: Principal, member: Membership | None) -> Membership:
+    """Lock the member row: every time write of one member is serialized through it."""
+    member_id = member.pk if member is not None else actor.membership.pk
+    locked = (
+        Membership.objects.select_for_update()
+        .select_related("workspace", "user")
+        .filter(pk=member_id, workspace=actor.workspace)
+        .first()
+    )
+    if locked is None:
+        raise NotFound("Member not found.")
+    if not locked.is_active:
+        raise Invalid("That member is deactivated.", fields={"member": ["That member is deactivated."]})
+    return locked
+
+
+def _whole_seconds(value: datetime, name: str) -> datetime:
+    if timezone.is_naive(value):
+        raise Invalid(f"{name} needs a time zone offset.", fields={name: ["Give a time with an offset or 'Z'."]})
+    return value.replace(microsecond=0)
+
+
+def _check_window(started_at: datetime, ended_at: datetime | None) -> tuple[datetime, datetime | None, int | None]:
+    """Normalise to whole seconds and check 0 < duration ≤ 24 h."""
+    started_at = _whole_seconds(started_at, "started_at")
+    if ended_at is None:
+        return started_at, None, None
+    ended_at = _whole_seconds(ended_at, "ended_at")
+    if ended_at <= started_at:
+        raise Invalid("An entry must end after it starts.", fields={"ended_at": ["Must be after started_at."]})
+    seconds = int((ended_at - started_at).total_seconds())
+    if seconds > _max_seconds():
+        raise Invalid("An entry lasts at most 24 hours.", fields={"ended_at": ["At most 24 h after started_at."]})
+    return started_at, ended_at, seconds
+
+
+def _ensure_unlocked(workspace: Workspace, member: Membership, started_at: datetime) -> None:
+    reason = entry_lock_reason(workspace=workspace, member=member, day=local_date(workspace, started_at))
+    if reason is not None:
+        raise Locked(reason)
+
+
+def _ensure_no_overlap(
+    workspace: Workspace,
+    member: Membership,
+    started_at: datetime,
+    ended_at: datetime | None,
+    exclude_id: int | None = None,
+) -> None:
+    """Under the ``forbid`` policy, refuse time that overlaps the member's other active time.
+
+    Intervals are half-open, so back-to-back entries (one ends when the next starts) never overlap.
+    """
+    if workspace.overlap_policy != OverlapPolicy.FORBID:
+        return
+    qs = TimeEntry.objects.filter(member=member, state=EntryState.ACTIVE).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=started_at)
+    )
+    if ended_at is not None:
+        qs = qs.filter(started_at__lt=ended_at)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    clash = qs.order_by("started_at").first()
+    if clash is not None:
+        until = f"{clash.ended_at:%H:%M}" if clash.ended_at else "now (running)"
+        raise Conflict(
+            f"This overlaps another entry ({clash.started_at:%Y-%m-%d %H:%M}–{until} UTC); "
+            "this workspace does not allow overlapping time.",
+            fields={"started_at": ["Overlaps another entry."]},
+        )
+
+
+def _check_project(actor: Principal, member: Membership, project: Project) -> None:
+    """The project must be an active project of this workspace; members log on their projects only."""
+    if project.workspace_id != actor.workspace.pk:
+        raise Invalid("Project not found.", fields={"project": ["Project not found."]})
+    if project.status != ProjectStatus.ACTIVE:
+        raise Invalid("That project is archived.", fields={"project": ["Archived projects take no new time."]})
+    if member.role == Role.MEMBER and not project.team.filter(pk=member.pk).exists():
+        raise Forbidden(f"{member.user.get_username()} is not on the team of {project.name}.")
+
+
+def _check_task(project: Project, task: Task | None) -> None:
+    if task is None:
+        return
+    if task.project_id != project.pk:
+        raise Invalid("That task is not part of the project.", fields={"task": ["Not a task of this project."]})
+    if task.is_archived:
+        raise Invalid("That task is archived.", fields={"task": ["Archived tasks take no new time."]})
+
+
+def _check_tags(actor: Principal, tags: Iterable[Tag]) -> list[Tag]:
+    tag_list = list(tags)
+    if any(tag.workspace_id != actor.workspace.pk or tag.is_archived for tag in tag_list):
+        raise Invalid(
+            "Unknown or archived tag.", fields={"tags": ["Every tag must be an active tag of this workspace."]}
+        )
+    return tag_list
+
+
+def _source(actor: Principal, source: str | None) -> str:
+    return source or SOURCE_FOR_CHANNEL.get(Channel(actor.channel), EntrySource.API)
+
+
+# --- entries --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def time_entry_create(
+    *,
+    actor: Principal,
+    project: Project,
+    started_at: datetime,
+    ended_at: datetime,
+    member: Membership | None = None,
+    task: Task | None = None,
+    description: str = "",
+    billable: bool | None = None,
+    tags: Iterable[Tag] = (),
+    state: str = EntryState.ACTIVE,
+    source: str | None = None,
+) -> TimeEntry:
+    """Log a finished piece of time (the timer is :func:`timer_start`).
+
+    Billable defaults task → project → workspace; the billable and cost rates are resolved now
+    (task → project → member → workspace) and kept on the entry.
+    """
+    member = _lock_member(actor, member)
+    policies.ensure_time_write(actor, member)
+    workspace = member.workspace
+    started_at, ended_at_checked, seconds = _check_window(started_at, ended_at)
+    _check_project(actor, member, project)
+    _check_task(project, task)
+    tag_list = _check_tags(actor, tags)
+    _ensure_unlocked(workspace, member, started_at)
+    _ensure_no_overlap(workspace, member, started_at, ended_at_checked)
+    rates = rates_resolve(member=member, project=project, task=task)
+    entry = TimeEntry.objects.create(
+        workspace=workspace,
+        member=member,
+        project=project,
+        task=task,
+        description=description.strip(),
+        started_at=started_at,
+        ended_at=ended_at_checked,
+        duration_seconds=seconds,
+        billable=billable if billable is not None else billable_default(project=project, task=task),
+        state=state,
+        source=_source(actor, source),
+        billable_rate=rates.billable_rate,
+        cost_rate=rates.cost_rate,
+        created_by=actor.user,
+    )
+    entry.tags.set(tag_list)
+    audit.record(
+        action="time_entry.create",
+        actor=actor,
+        target=entry,
+        detail={"member_id": member.pk, "seconds": seconds, "billable": entry.billable, "state": state},
+    )
+    return entry
+
+
+def _locked_entry(actor: Principal, entry: TimeEntry) -> tuple[TimeEntry, Membership]:
+    if entry.workspace_id != actor.workspace.pk:
+        raise NotFound("Time entry not found.")
+    member = _lock_member(actor, entry.member)
+    policies.ensure_time_write(actor, member)
+    locked = TimeEntry.objects.select_for_update().filter(pk=entry.pk, workspace=actor.workspace).first()
+    if locked is None:
+        raise NotFound("Time entry not found.")
+    return locked, member
+
+
+@transaction.atomic
+def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, Any]) -> TimeEntry:
+    """Change the allow-listed fields of an entry; neither its old nor its new time may be locked.
+
+    Moving an entry to another project or task resolves its rates again; other changes keep them.
+    """
+    reject_unknown_fields(data, ENTRY_FIELDS)
+    entry, member = _locked_entry(actor, entry)
+    workspace = member.workspace
+    _ensure_unlocked(workspace, member, entry.started_at)
+    project = data.get("project", entry.project)
+    task = data.get("task", entry.task if project.pk == entry.project_id else None)
+    if project.pk != entry.project_id:
+        _check_project(actor, member, project)
+    if (task.pk if task else None) != entry.task_id:
+        _check_task(project, task)
+    tag_list = _check_tags(actor, data["tags"]) if "tags" in data else None
+    if entry.ended_at is None and "ended_at" not in data:
+        started_at, ended_at, seconds = _check_window(data.get("started_at", entry.started_at), None)
+        if started_at > timezone.now():
+            raise Invalid("A running timer cannot start in the future.", fields={"started_at": ["In the future."]})
+    else:
+        started_at, ended_at, seconds = _check_window(
+            data.get("started_at", entry.started_at), data.get("ended_at", entry.ended_at)
+        )
+        if ended_at is None:
+            raise Invalid("A finished entry needs an end.", fields={"ended_at": ["Required."]})
+    _ensure_unlocked(workspace, member, started_at)
+    _ensure_no_overlap(workspace, member, started_at, ended_at, exclude_id=entry.pk)
+
+    changed = []
+    if project.pk != entry.project_id or (task.pk if task else None) != entry.task_id:
+        rates = rates_resolve(member=member, project=project, task=task)
+        entry.project, entry.task = project, task
+        entry.billable_rate, entry.cost_rate = rates.billable_rate, rates.cost_rate
+        changed += ["project", "task", "billable_rate", "cost_rate"]
+    new_values = {
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "duration_seconds": seconds,
+        "description": str(data.get("description", entry.description)).strip(),
+        "billable": bool(data.get("billable", entry.billable)),
+    }
+    for name, value in new_values.items():
+        if getattr(entry, name) != value:
+            setattr(entry, name, value)
+            changed.append(name)
+    entry.updated_at = timezone.now()
+    entry.save(update_fields=[*changed, "updated_at"])
+    if tag_list is not None:
+        entry.tags.set(tag_list)
+        changed.append("tags")
+    audit.record(action="time_entry.update", actor=actor, target=entry, detail={"fields": sorted(set(changed))})
+    return entry
+
+
+@transaction.atomic
+def time_entry_delete(*, actor: Principal, entry: TimeEntry) -> None:
+    """Delete an unlocked entry (a running timer too)."""
+    entry, member = _locked_entry(actor, entry)
+    _ensure_unlocked(member.workspace, member, entry.started_at)
+    audit.record(
+        action="time_entry.delete",
+        actor=actor,
+        target=entry,
+        detail={"member_id": member.pk, "started_at": entry.started_at.isoformat(), "seconds": entry.duration_seconds},
+    )
+    entry.delete()
+
+
+# --- timer ----------------------------------------------------------------------------------
+
+
+def _stop(actor: Principal, entry: TimeEntry, ended_at: datetime) -> TimeEntry:
+    _ensure_unlocked(entry.workspace, entry.member, entry.started_at)
+    ended_at = _whole_seconds(ended_at, "ended_at")
+    # A timer stopped within its first second still records one second: nothing is lost.
+    ended_at = max(ended_at, entry.started_at + timedelta(seconds=1))
+    _, ended_at_checked, seconds = _check_window(entry.started_at, ended_at)
+    entry.ended_at, entry.duration_seconds = ended_at_checked, seconds
+    entry.updated_at = timezone.now()
+    entry.save(update_fields=["ended_at", "duration_seconds", "updated_at"])
+    audit.record(action="timer.stop", actor=actor, target=entry, detail={"seconds": seconds})
+    return entry
+
+
+@transaction.atomic
+def timer_start(
+    *,
+    actor: Principal,
+    project: Project,
+    task: Task | None = None,
+    description: str = "",
+    billable: bool | None = None,
+    tags: Iterable[Tag] = (),
+    started_at: datetime | None = None,
+    stop_running: bool = False,
+    member: Membership | None = None,
+    source: str | None = None,
+) -> TimeEntry:
+    """Start the member's timer (default: the caller's) now or at ``started_at`` (not in the future).
+
+    A running timer is a ``conflict`` unless ``stop_running`` asks to stop it first.
+    """
+    member = _lock_member(actor, member)
+    policies.ensure_time_write(actor, member)
+    workspace = member.workspace
+    now = timezone.now().replace(microsecond=0)
+    started_at, _, _ = _check_window(started_at or now, None)
+    if started_at > now:
+        raise Invalid("A timer cannot start in the future.", fields={"started_at": ["In the future."]})
+    running = TimeEntry.objects.select_for_update().filter(member=member, ended_at__isnull=True).first()
+    if running is not None:
+        if not stop_running:
+            raise Conflict(
+                f"A timer is already running (since {running.started_at:%Y-%m-%d %H:%M} UTC on {running.project}). "
+                "Stop it first, or ask to stop it."
+            )
+        stopped = _stop(actor, running, max(started_at, running.started_at + timedelta(seconds=1)))
+        # The new timer starts where the stopped one ended, so the two never overlap.
+        started_at = max(started_at, stopped.ended_at or started_at)
+    _check_project(actor, member, project)
+    _check_task(project, task)
+    tag_list = _check_tags(actor, tags)
+    _ensure_unlocked(workspace, member, started_at)
+    _ensure_no_overlap(workspace, member, started_at, None)
+    rates = rates_resolve(member=member, project=project, task=task)
+    try:
+        with transaction.atomic():
+            entry = TimeEntry.objects.create(
+                workspace=workspace,
+                member=member,
+                project=project,
+                task=task,
+                description=description.strip(),
+                started_at=started_at,
+                billable=billable if billable is not None else billable_default(project=project, task=task),
+                source=_source(actor, source),
+                billable_rate=rates.billable_rate,
+                cost_rate=rates.cost_rate,
+                created_by=actor.user,
+            )
+    except IntegrityError:
+        # The partial unique constraint is the backstop should the row lock ever be bypassed.
+        raise Conflict("A timer is already running.") from None
+    entry.tags.set(tag_list)
+    audit.record(action="timer.start", actor=actor, target=entry, detail={"member_id": member.pk})
+    return entry
+
+
+@transaction.atomic
+def timer_stop(*, actor: Principal, member: Membership | None = None, ended_at: datetime | None = None) -> TimeEntry:
+    """Stop the running timer now (or at ``ended_at``). A timer past 24 h needs an explicit end."""
+    member = _lock_member(actor, member)
+    policies.ensure_time_write(actor, member)
+    running = (
+        TimeEntry.objects.select_for_update()
+        .select_related("workspace", "member")
+        .filter(member=member, ended_at__isnull=True)
+        .first()
+    )
+    if running is None:
+        raise Conflict("No timer is running.")
+    ended_at = ended_at or timezone.now()
+    if ended_at - running.started_at > timedelta(seconds=_max_seconds()):
+        raise Invalid(
+            "This timer has run for more than 24 hours; say when the work ended.",
+            fields={"ended_at": ["Give an end at most 24 h after the start."]},
+        )
+    return _stop(actor, running, ended_at)
+
+
+# --- timesheets -----------------------------------------------------------------------------
+
+
+def _aligned_week(workspace: Workspace, week_start: date) -> date:
+    if week_start_for(workspace, week_start) != week_start:
+        raise Invalid(
+            f"{week_start:%Y-%m-%d} is not the first day of a week in this workspace.",
+            fields={"week_start": ["Give the first day of the week."]},
+        )
+    return week_start
+
+
+def _locked_timesheet(actor: Principal, timesheet: Timesheet) -> tuple[Timesheet, Membership]:
+    if timesheet.workspace_id != actor.workspace.pk:
+        raise NotFound("Timesheet not found.")
+    member = _lock_member(actor, timesheet.member)
+    locked = (
+        Timesheet.objects.select_for_update()
+        .filter(pk=timesheet.pk, workspace=actor.workspace)
+        .select_related("member__user")
+        .first()
+    )
+    if locked is None:
+        raise NotFound("Timesheet not found.")
+    return locked, member
+
+
+@transaction.atomic
+def timesheet_submit(*, actor: Principal, week_start: date, member: Membership | None = None) -> Timesheet:
+    """Submit a member's week (default: the caller's) for approval; its time is then locked."""
+    member = _lock_member(actor, member)
+    if policies.is_self(actor, member):
+        policies.ensure(actor, Perm.TIMESHEET_SUBMIT_OWN)
+    else:
+        policies.ensure(actor, Perm.TIMESHEET_DECIDE)
+    workspace = member.workspace
+    week_start = _aligned_week(workspace, week_start)
+    running = TimeEntry.objects.filter(member=member, ended_at__isnull=True).first()
+    if running is not None and week_start_for(workspace, local_date(workspace, running.started_at)) == week_start:
+        raise Conflict("A timer is still running in this week; stop it before submitting.")
+    if workspace.lock_date is not None and week_start + timedelta(days=6) <= workspace.lock_date:
+        raise Locked(f"The whole week is on or before the workspace lock date ({workspace.lock_date:%Y-%m-%d}).")
+    timesheet, _ = Timesheet.objects.select_for_update().get_or_create(
+        member=member, week_start=week_start, defaults={"workspace": workspace}
+    )
+    if timesheet.status in (TimesheetStatus.SUBMITTED, TimesheetStatus.APPROVED):
+        raise Conflict(f"The week of {week_start:%Y-%m-%d} is already {timesheet.status}.")
+    previous = timesheet.status
+    timesheet.status = TimesheetStatus.SUBMITTED
+    timesheet.submitted_at = timezone.now()
+    timesheet.save(update_fields=["status", "submitted_at"])
+    audit.record(action="timesheet.submit", actor=actor, target=timesheet, detail={"from": previous})
+    return timesheet
+
+
+@transaction.atomic
+def timesheet_approve(*, actor: Principal, timesheet: Timesheet) -> Timesheet:
+    """Approve a submitted week (managers and up; not one's own unless admin)."""
+    timesheet, member = _locked_timesheet(actor, timesheet)
+    policies.ensure_decide_timesheet(actor, member)
+    if timesheet.status != TimesheetStatus.SUBMITTED:
+        raise Conflict(f"Only a submitted week can be approved; this one is {timesheet.status}.")
+    timesheet.status = TimesheetStatus.APPROVED
+    timesheet.decided_by, timesheet.decided_at = actor.user, timezone.now()
+    timesheet.rejection_reason = ""
+    timesheet.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
+    audit.record(action="timesheet.approve", actor=actor, target=timesheet)
+    return timesheet
+
+
+@transaction.atomic
+def timesheet_reject(*, actor: Principal, timesheet: Timesheet, reason: str) -> Timesheet:
+    """Send a submitted week back with a reason the member sees; its time becomes editable again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("A rejection needs a reason.", fields={"reason": ["Say what needs to change."]})
+    if len(reason) > MAX_REASON_LENGTH:
+        raise Invalid("The reason is too long.", fields={"reason": [f"At most {MAX_REASON_LENGTH} characters."]})
+    timesheet, member = _locked_timesheet(actor, timesheet)
+    policies.ensure_decide_timesheet(actor, member)
+    if timesheet.status != TimesheetStatus.SUBMITTED:
+        raise Conflict(f"Only a submitted week can be rejected; this one is {timesheet.status}.")
+    timesheet.status = TimesheetStatus.REJECTED
+    timesheet.decided_by, timesheet.decided_at = actor.user, timezone.now()
+    timesheet.rejection_reason = reason
+    timesheet.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
+    audit.record(action="timesheet.reject", actor=actor, target=timesheet, detail={"reason": reason[:200]})
+    return timesheet
+
+
+@transaction.atomic
+def timesheet_reopen(*, actor: Principal, timesheet: Timesheet, reason: str = "") -> Timesheet:
+    """Admin action: put a submitted, approved or rejected week back to open; audited."""
+    policies.ensure(actor, Perm.TIMESHEET_REOPEN)
+    timesheet, _ = _locked_timesheet(actor, timesheet)
+    if timesheet.status == TimesheetStatus.OPEN:
+        raise Conflict("This week is already open.")
+    previous = timesheet.status
+    timesheet.status = TimesheetStatus.OPEN
+    timesheet.decided_by, timesheet.decided_at = actor.user, timezone.now()
+    timesheet.rejection_reason = ""
+    timesheet.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
+    audit.record(
+        action="timesheet.reopen", actor=actor, target=timesheet, detail={"from": previous, "reason": reason[:200]}
+    )
+    return timesheet

@@ -1,0 +1,57 @@
+"""Project-level views: health check and the signed-in landing page."""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from workspaces.models import User
+from workspaces.selectors import membership_list_for_user
+
+
+def _database_status() -> dict[str, object]:
+    started = time.monotonic()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any failure means "down"; the reason is reported, not raised
+        return {"status": "down", "error": exc.__class__.__name__}
+    return {"status": "ok", "vendor": connection.vendor, "ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def _broker_status() -> dict[str, object]:
+    if not settings.REDIS_URL:
+        return {"status": "eager", "detail": "no REDIS_URL: tasks run in-process"}
+    import redis
+
+    started = time.monotonic()
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+        client.ping()
+    except Exception as exc:  # the broker being down degrades, it does not fail the check
+        return {"status": "down", "error": exc.__class__.__name__}
+    return {"status": "ok", "ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 while the database answers; the broker's state is reported but does not fail it."""
+    database = _database_status()
+    broker = _broker_status()
+    healthy = database["status"] == "ok"
+    body = {"status": "ok" if healthy else "down", "database": database, "broker": broker}
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)  # login_required
+    memberships = membership_list_for_user(user=request.user)
+    return render(request, "home.html", {"memberships": memberships})

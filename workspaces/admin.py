@@ -1,0 +1,144 @@
+"""Django admin for the workspaces app. Admin changes are audited; audit events are read-only."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models, transaction
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from workspaces import audit
+from workspaces.models import AuditEvent, Channel, Client, Membership, Project, Tag, Task, User, Workspace
+
+
+def _workspace_of(obj: models.Model) -> Workspace | None:
+    if isinstance(obj, Workspace):
+        return obj
+    if isinstance(obj, Task):
+        return obj.project.workspace
+    workspace = getattr(obj, "workspace", None)
+    return workspace if isinstance(workspace, Workspace) else None
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Every add, change and delete made in the admin leaves an AuditEvent (channel ``admin``)."""
+
+    def _audit(self, request: HttpRequest, obj: models.Model, verb: str, detail: dict[str, Any]) -> None:
+        audit.record(
+            action=f"{obj._meta.model_name}.admin_{verb}",
+            user=request.user if isinstance(request.user, User) else None,
+            workspace=_workspace_of(obj),
+            channel=Channel.ADMIN,
+            target=obj,
+            detail=detail,
+        )
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            self._audit(request, obj, "change" if change else "add", {"fields": sorted(form.changed_data)})
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            self._audit(request, obj, "delete", {})
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        with transaction.atomic():
+            for obj in queryset:
+                self._audit(request, obj, "delete", {})
+            super().delete_queryset(request, queryset)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff", "last_login")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ("user", "role", "is_active", "weekly_capacity_hours", "billable_rate", "cost_rate")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(AuditedAdmin):
+    list_display = ("name", "slug", "timezone", "currency", "lock_date", "overlap_policy", "is_active", "created_at")
+    list_filter = ("is_active", "currency", "overlap_policy", "agent_billable_policy")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(AuditedAdmin):
+    list_display = ("user", "workspace", "role", "is_active", "weekly_capacity_hours", "billable_rate", "cost_rate")
+    list_filter = ("role", "is_active", "workspace")
+    search_fields = ("user__username", "user__email", "workspace__name")
+    list_select_related = ("user", "workspace")
+    autocomplete_fields = ("user", "workspace")
+
+
+@admin.register(Client)
+class ClientAdmin(AuditedAdmin):
+    list_display = ("name", "workspace", "contact_email", "is_archived", "created_at")
+    list_filter = ("is_archived", "workspace")
+    search_fields = ("name", "contact_email", "vat_id")
+    list_select_related = ("workspace",)
+
+
+class TaskInline(admin.TabularInline):
+    model = Task
+    extra = 0
+    fields = ("name", "billable", "billable_rate", "is_archived")
+
+
+@admin.register(Project)
+class ProjectAdmin(AuditedAdmin):
+    list_display = ("name", "code", "client", "workspace", "status", "billable_by_default", "billable_rate")
+    list_filter = ("status", "budget_period", "workspace")
+    search_fields = ("name", "code", "client__name")
+    list_select_related = ("client", "workspace")
+    filter_horizontal = ("team",)
+    inlines = [TaskInline]
+
+
+@admin.register(Task)
+class TaskAdmin(AuditedAdmin):
+    list_display = ("name", "project", "billable", "billable_rate", "is_archived")
+    list_filter = ("is_archived", "billable", "project__workspace")
+    search_fields = ("name", "project__name")
+    list_select_related = ("project",)
+
+
+@admin.register(Tag)
+class TagAdmin(AuditedAdmin):
+    list_display = ("name", "workspace", "is_archived")
+    list_filter = ("is_archived", "workspace")
+    search_fields = ("name",)
+    list_select_related = ("workspace",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable, never changeable — not even by superusers."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "workspace", "actor", "channel", "action", "outcome", "target_repr", "ip")
+    list_filter = ("channel", "outcome", "workspace", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("action", "target_repr", "target_id", "actor__username", "request_id")
+    list_select_related = ("workspace", "actor")
+    date_hierarchy = "created_at"
+    show_full_result_count = False

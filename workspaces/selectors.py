@@ -1,0 +1,106 @@
+"""Reads for workspaces, members, clients, projects, tasks and tags — always workspace-scoped."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
+from django.db.models import QuerySet
+
+from workspaces import policies
+from workspaces.errors import NotFound
+from workspaces.models import Client, Membership, Project, ProjectStatus, Role, Tag, Task, User
+from workspaces.policies import Perm
+from workspaces.principals import Principal
+
+M = TypeVar("M", bound=models.Model)
+
+
+def get_or_not_found(queryset: QuerySet[M], pk: object, *, label: str) -> M:
+    """The one access helper: a missing id and another workspace's id answer the same."""
+    try:
+        return queryset.get(pk=pk)
+    except (ObjectDoesNotExist, ValueError, TypeError):
+        raise NotFound(f"{label} not found.") from None
+
+
+def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
+    """The user's active memberships in active workspaces (the workspace switcher)."""
+    return (
+        Membership.objects.filter(user=user, is_active=True, workspace__is_active=True)
+        .select_related("workspace")
+        .order_by("workspace__name")
+    )
+
+
+def principal_for_user(*, user: User, workspace_slug: str, **context: object) -> Principal:
+    """A browser principal for ``user`` in the workspace; NotFound unless an active member."""
+    if not user.is_active:
+        raise NotFound("Workspace not found.")
+    try:
+        membership = membership_list_for_user(user=user).get(workspace__slug=workspace_slug)
+    except Membership.DoesNotExist:
+        raise NotFound("Workspace not found.") from None
+    return Principal(user=user, membership=membership, **context)  # type: ignore[arg-type]
+
+
+def member_list(*, actor: Principal, include_inactive: bool = False) -> QuerySet[Membership]:
+    policies.ensure(actor, Perm.MEMBER_VIEW)
+    qs = Membership.objects.filter(workspace=actor.workspace).select_related("user").order_by("user__username")
+    return qs if include_inactive else qs.filter(is_active=True)
+
+
+def member_get(*, actor: Principal, member_id: object) -> Membership:
+    return get_or_not_found(member_list(actor=actor, include_inactive=True), member_id, label="Member")
+
+
+def client_list(*, actor: Principal, include_archived: bool = False) -> QuerySet[Client]:
+    policies.ensure(actor, Perm.CLIENT_VIEW)
+    qs = Client.objects.filter(workspace=actor.workspace)
+    return qs if include_archived else qs.filter(is_archived=False)
+
+
+def client_get(*, actor: Principal, client_id: object) -> Client:
+    return get_or_not_found(client_list(actor=actor, include_archived=True), client_id, label="Client")
+
+
+def project_list(
+    *, actor: Principal, include_archived: bool = False, client: Client | None = None
+) -> QuerySet[Project]:
+    """Projects the caller may see: every project for managers and up, assigned ones for members."""
+    policies.ensure(actor, Perm.PROJECT_VIEW)
+    qs = Project.objects.filter(workspace=actor.workspace).select_related("client")
+    if not policies.role_at_least(actor.membership.role, Role.MANAGER):
+        qs = qs.filter(team=actor.membership)
+    if not include_archived:
+        qs = qs.filter(status=ProjectStatus.ACTIVE)
+    if client is not None:
+        qs = qs.filter(client=client)
+    return qs
+
+
+def project_get(*, actor: Principal, project_id: object) -> Project:
+    return get_or_not_found(project_list(actor=actor, include_archived=True), project_id, label="Project")
+
+
+def task_list(*, actor: Principal, project: Project | None = None, include_archived: bool = False) -> QuerySet[Task]:
+    visible_projects = project_list(actor=actor, include_archived=True)
+    qs = Task.objects.filter(project__in=visible_projects).select_related("project")
+    if project is not None:
+        qs = qs.filter(project=project)
+    return qs if include_archived else qs.filter(is_archived=False)
+
+
+def task_get(*, actor: Principal, task_id: object) -> Task:
+    return get_or_not_found(task_list(actor=actor, include_archived=True), task_id, label="Task")
+
+
+def tag_list(*, actor: Principal, include_archived: bool = False) -> QuerySet[Tag]:
+    policies.ensure(actor, Perm.TAG_VIEW)
+    qs = Tag.objects.filter(workspace=actor.workspace)
+    return qs if include_archived else qs.filter(is_archived=False)
+
+
+def tag_get(*, actor: Principal, tag_id: object) -> Tag:
+    return get_or_not_found(tag_list(actor=actor, include_archived=True), tag_id, label="Tag")
