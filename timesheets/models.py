@@ -52,8 +52,14 @@ class TimeEntry(models.Model):
                 name="time_entry_ends_after_start",
             ),
             models.CheckConstraint(
-                condition=(Q(ended_at__isnull=True) & Q(duration_seconds__isnull=True))
-                | Q(duration_seconds__gte=1, duration_seconds__lte=24 * 60 * 60),
+                # Spelled out with isnull on both sides: a CHECK that evaluates to NULL passes.
+                condition=Q(ended_at__isnull=True, duration_seconds__isnull=True)
+                | Q(
+                    ended_at__isnull=False,
+                    duration_seconds__isnull=False,
+                    duration_seconds__gte=1,
+                    duration_seconds__lte=24 * 60 * 60,
+                ),
                 name="time_entry_duration_1s_to_24h",
             ),
         ]
