@@ -7,6 +7,9 @@ from django.utils.timezone import now
 
 from workspaces.models import Membership, Project, Tag, Task, Workspace
 
+# The longest a single entry may last; the services and a CHECK constraint both hold it.
+MAX_ENTRY_SECONDS = 24 * 60 * 60
+
 
 class EntryState(models.TextChoices):
     ACTIVE = "active", "Active"
@@ -58,7 +61,7 @@ class TimeEntry(models.Model):
                     ended_at__isnull=False,
                     duration_seconds__isnull=False,
                     duration_seconds__gte=1,
-                    duration_seconds__lte=24 * 60 * 60,
+                    duration_seconds__lte=MAX_ENTRY_SECONDS,
                 ),
                 name="time_entry_duration_1s_to_24h",
             ),

@@ -11,13 +11,12 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from billing.selectors import billable_default, rates_resolve
-from timesheets.models import EntrySource, EntryState, TimeEntry, Timesheet, TimesheetStatus
+from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry, Timesheet, TimesheetStatus
 from timesheets.selectors import entry_lock_reason, local_date, week_start_for
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
@@ -29,10 +28,6 @@ from workspaces.principals import Principal
 ENTRY_FIELDS = {"project", "task", "description", "started_at", "ended_at", "billable", "tags"}
 SOURCE_FOR_CHANNEL = {Channel.WEB: EntrySource.WEB, Channel.API: EntrySource.API, Channel.MCP: EntrySource.MCP}
 MAX_REASON_LENGTH = 2000
-
-
-def _max_seconds() -> int:
-    return int(settings.TIMETRACKER_MAX_ENTRY_SECONDS)
 
 
 # --- shared checks --------------------------------------------------------------------------
@@ -69,7 +64,7 @@ def _check_window(started_at: datetime, ended_at: datetime | None) -> tuple[date
     if ended_at <= started_at:
         raise Invalid("An entry must end after it starts.", fields={"ended_at": ["Must be after started_at."]})
     seconds = int((ended_at - started_at).total_seconds())
-    if seconds > _max_seconds():
+    if seconds > MAX_ENTRY_SECONDS:
         raise Invalid("An entry lasts at most 24 hours.", fields={"ended_at": ["At most 24 h after started_at."]})
     return started_at, ended_at, seconds
 
@@ -376,7 +371,7 @@ def timer_stop(*, actor: Principal, member: Membership | None = None, ended_at: 
     if running is None:
         raise Conflict("No timer is running.")
     ended_at = ended_at or timezone.now()
-    if ended_at - running.started_at > timedelta(seconds=_max_seconds()):
+    if ended_at - running.started_at > timedelta(seconds=MAX_ENTRY_SECONDS):
         raise Invalid(
             "This timer has run for more than 24 hours; say when the work ended.",
             fields={"ended_at": ["Give an end at most 24 h after the start."]},

@@ -190,8 +190,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "stream": sys.stderr, "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
-
-# Domain limits.
-TIMETRACKER_MAX_ENTRY_SECONDS = 24 * 60 * 60
 # The address people reach this instance at, used in links inside emails.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from workspaces.models import Channel, Membership, Role, Workspace
@@ -26,7 +26,6 @@ class Principal:
     ip: str | None = None
     user_agent: str = ""
     request_id: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def workspace(self) -> Workspace:

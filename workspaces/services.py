@@ -34,6 +34,7 @@ from workspaces.models import (
 from workspaces.policies import Perm
 from workspaces.principals import Principal
 from workspaces.selectors import get_or_not_found
+from workspaces.tasks import send_invitation_email
 
 M = TypeVar("M", bound=models.Model)
 
@@ -66,7 +67,6 @@ PROJECT_FIELDS = {
 }
 TASK_FIELDS = {"name", "billable", "billable_rate"}
 TAG_FIELDS = {"name"}
-MAX_ENTRY_SECONDS = 24 * 60 * 60
 RATE_FIELDS = {"billable_rate", "default_billable_rate", "cost_rate"}
 
 
@@ -205,8 +205,6 @@ def member_invite(*, actor: Principal, email: str, role: str = Role.MEMBER) -> M
         user.save()
     membership = member_add(actor=actor, user=user, role=role)
     audit.record(action="member.invite", actor=actor, target=membership, detail={"new_login": created})
-    from workspaces.tasks import send_invitation_email
-
     user_pk, workspace_pk = user.pk, actor.workspace.pk
     transaction.on_commit(lambda: send_invitation_email.delay(user_id=user_pk, workspace_id=workspace_pk))
     return membership
@@ -244,7 +242,7 @@ def member_update(*, actor: Principal, member: Membership, data: Mapping[str, An
 @transaction.atomic
 def member_deactivate(*, actor: Principal, member: Membership) -> Membership:
     """Deactivate a membership: its access stops; a running timer is stopped now, nothing is lost."""
-    from timesheets.models import TimeEntry
+    from timesheets.models import MAX_ENTRY_SECONDS, TimeEntry  # timesheets builds on workspaces
 
     member = _lock(Membership.objects.filter(workspace=actor.workspace), member.pk, "Member")
     policies.ensure_role_change(actor, member, member.role)
