@@ -7,7 +7,25 @@ import factory
 from django.utils import timezone
 
 from timesheets.models import EntrySource, EntryState, TimeEntry, Timesheet, TimesheetStatus
-from workspaces.models import AuditEvent, Channel, Client, Membership, Project, Role, Tag, Task, User, Workspace
+from workspaces.models import (
+    AuditEvent,
+    Channel,
+    Client,
+    Connection,
+    ConnectionKind,
+    Membership,
+    OAuthAccessToken,
+    OAuthApplication,
+    OAuthGrant,
+    OAuthIDToken,
+    OAuthRefreshToken,
+    Project,
+    Role,
+    Tag,
+    Task,
+    User,
+    Workspace,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -126,3 +144,75 @@ class AuditEventFactory(factory.django.DjangoModelFactory[AuditEvent]):
     actor = factory.SubFactory(UserFactory)
     channel = Channel.WEB
     action = "test.event"
+
+
+class OAuthApplicationFactory(factory.django.DjangoModelFactory[OAuthApplication]):
+    class Meta:
+        model = OAuthApplication
+
+    name = factory.Sequence(lambda n: f"Agent {n}")
+    client_type = OAuthApplication.CLIENT_PUBLIC
+    authorization_grant_type = OAuthApplication.GRANT_AUTHORIZATION_CODE
+    redirect_uris = "http://127.0.0.1:33418/callback"
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory[Connection]):
+    """An OAuth connection of an active member (read + write, sensitive off)."""
+
+    class Meta:
+        model = Connection
+
+    user = factory.SelfAttribute("membership.user")
+    workspace = factory.SelfAttribute("membership.workspace")
+    kind = ConnectionKind.OAUTH
+    application = factory.SubFactory(OAuthApplicationFactory)
+    scopes = "read write"
+
+    class Params:
+        membership = factory.SubFactory(MembershipFactory)
+
+
+class OAuthAccessTokenFactory(factory.django.DjangoModelFactory[OAuthAccessToken]):
+    class Meta:
+        model = OAuthAccessToken
+
+    connection = factory.SubFactory(ConnectionFactory)
+    user = factory.SelfAttribute("connection.user")
+    application = factory.SelfAttribute("connection.application")
+    token = factory.Sequence(lambda n: f"access-token-{n}")
+    expires = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+    scope = factory.SelfAttribute("connection.scopes")
+
+
+class OAuthRefreshTokenFactory(factory.django.DjangoModelFactory[OAuthRefreshToken]):
+    class Meta:
+        model = OAuthRefreshToken
+
+    access_token = factory.SubFactory(OAuthAccessTokenFactory)
+    connection = factory.SelfAttribute("access_token.connection")
+    user = factory.SelfAttribute("access_token.user")
+    application = factory.SelfAttribute("access_token.application")
+    token = factory.Sequence(lambda n: f"refresh-token-{n}")
+
+
+class OAuthGrantFactory(factory.django.DjangoModelFactory[OAuthGrant]):
+    class Meta:
+        model = OAuthGrant
+
+    connection = factory.SubFactory(ConnectionFactory)
+    user = factory.SelfAttribute("connection.user")
+    application = factory.SelfAttribute("connection.application")
+    code = factory.Sequence(lambda n: f"code-{n}")
+    expires = factory.LazyFunction(lambda: timezone.now() + timedelta(seconds=60))
+    redirect_uri = "http://127.0.0.1:33418/callback"
+    code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    code_challenge_method = "S256"
+
+
+class OAuthIDTokenFactory(factory.django.DjangoModelFactory[OAuthIDToken]):
+    class Meta:
+        model = OAuthIDToken
+
+    user = factory.SubFactory(UserFactory)
+    application = factory.SubFactory(OAuthApplicationFactory)
+    expires = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))

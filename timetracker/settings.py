@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "oauth2_provider",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -163,6 +164,44 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "timetracker@localhost")
+
+# OAuth 2.1 authorization server (django-oauth-toolkit). Its models are swapped for ours so
+# every grant and token points at its Connection (workspaces/models/access.py).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "workspaces.OAuthApplication"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "workspaces.OAuthAccessToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "workspaces.OAuthRefreshToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER_GRANT_MODEL = "workspaces.OAuthGrant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "workspaces.OAuthIDToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "read": "Read your hours, projects, budgets and reports",
+        "write": "Log and change time on your behalf",
+        "admin": "Administer the workspace (settings, members, audit trail)",
+    },
+    "DEFAULT_SCOPES": ["read"],
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 60 * 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OAUTH_REFRESH_TOKEN_LIFETIME_SECONDS", str(30 * 24 * 3600))),
+    # RFC 9700 (OAuth 2.0 Security BCP): no implicit or password grant, S256 only, tokens
+    # never in the query string, `iss` in the authorization response, tokens hashed at rest.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+# Native agents (Claude Desktop, Cursor, the MCP Inspector) receive the code on a loopback
+# `http://127.0.0.1:<port>/` redirect (RFC 8252), so `http` stays allowed here; limiting it
+# to loopback hosts is the job of client registration (dynamic registration, issue 3).
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

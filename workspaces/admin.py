@@ -2,14 +2,28 @@
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models, transaction
+from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
 from workspaces import audit
-from workspaces.models import AuditEvent, Channel, Client, Membership, Project, Tag, Task, User, Workspace
+from workspaces.connection_services import connection_revoke
+from workspaces.errors import DomainError
+from workspaces.models import (
+    AuditEvent,
+    Channel,
+    Client,
+    Connection,
+    Membership,
+    Project,
+    Tag,
+    Task,
+    User,
+    Workspace,
+)
 
 
 def _workspace_of(obj: models.Model) -> Workspace | None:
@@ -142,3 +156,44 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_select_related = ("workspace", "actor")
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    """Connections are made by consent or key creation, never here; here they are seen and revoked."""
+
+    list_display = (
+        "__str__",
+        "user",
+        "workspace",
+        "kind",
+        "application",
+        "scopes",
+        "allow_sensitive",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("kind", "allow_sensitive", ("revoked_at", admin.EmptyFieldListFilter), "workspace")
+    search_fields = ("label", "user__username", "user__email", "application__name", "key_prefix")
+    list_select_related = ("user", "workspace", "application")
+    readonly_fields = [f.name for f in Connection._meta.fields]
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected connections", permissions=["change"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        assert isinstance(request.user, User)  # the admin site requires a signed-in staff user
+        revoked = 0
+        for connection in queryset.filter(revoked_at__isnull=True):
+            try:
+                connection_revoke(actor=None, user=request.user, connection=connection)
+            except DomainError as exc:
+                self.message_user(request, f"{connection}: {exc.message}", messages.ERROR)
+            else:
+                revoked += 1
+        self.message_user(request, f"Revoked {revoked} connection(s); their tokens stopped working at once.")

@@ -41,6 +41,7 @@ def record(
         id=event_id or uuid.uuid4(),
         workspace=workspace or (actor.workspace if actor else None),
         actor=user or (actor.user if actor else None),
+        connection=actor.connection if actor else None,
         channel=channel or (actor.channel if actor else Channel.SYSTEM),
         action=action,
         outcome=outcome,

@@ -131,3 +131,15 @@ def ensure_decide_timesheet(principal: Principal, member: Membership) -> None:
     ensure(principal, Perm.TIMESHEET_DECIDE)
     if is_self(principal, member) and not role_at_least(principal.membership.role, Role.ADMIN):
         raise Forbidden("Managers cannot approve or reject their own week; ask an admin.")
+
+
+def scopes_for_role(role: str) -> frozenset[str]:
+    """The scopes a member of this role can use: admin only for admins and owners."""
+    if role_at_least(role, Role.ADMIN):
+        return frozenset({Scope.READ, Scope.WRITE, Scope.ADMIN})
+    return frozenset({Scope.READ, Scope.WRITE})
+
+
+def can_allow_sensitive(role: str) -> bool:
+    """Only roles that may see sensitive data can hand that right to a connection."""
+    return role_at_least(role, RULES[Perm.SENSITIVE_VIEW].role)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from workspaces.models import Channel, Membership, Role, Workspace
+from workspaces.models import Channel, Connection, Membership, Role, Workspace
 
 if TYPE_CHECKING:
     from workspaces.models import User
@@ -22,7 +22,7 @@ class Principal:
     channel: str = Channel.WEB
     scopes: frozenset[str] = ALL_SCOPES
     # The Connection (OAuth grant or API key) a non-browser call came through, if any.
-    connection: Any = None
+    connection: Connection | None = None
     ip: str | None = None
     user_agent: str = ""
     request_id: str = ""

@@ -7,7 +7,11 @@ from django.urls import reverse
 from tests.factories import (
     AuditEventFactory,
     ClientFactory,
+    ConnectionFactory,
     MembershipFactory,
+    OAuthGrantFactory,
+    OAuthIDTokenFactory,
+    OAuthRefreshTokenFactory,
     ProjectFactory,
     TagFactory,
     TaskFactory,
@@ -34,6 +38,7 @@ def superuser_client(client):
 def one_of_each():
     membership = MembershipFactory()
     project = ProjectFactory(workspace=membership.workspace, team=[membership])
+    refresh = OAuthRefreshTokenFactory()
     return {
         "membership": membership,
         "client": project.client,
@@ -45,6 +50,12 @@ def one_of_each():
         "auditevent": AuditEventFactory(workspace=membership.workspace),
         "workspace": membership.workspace,
         "user": membership.user,
+        "connection": ConnectionFactory(membership=membership),
+        "oauthapplication": refresh.application,
+        "oauthaccesstoken": refresh.access_token,
+        "oauthrefreshtoken": refresh,
+        "oauthgrant": OAuthGrantFactory(),
+        "oauthidtoken": OAuthIDTokenFactory(),
     }
 
 
@@ -66,6 +77,12 @@ def test_every_model_of_the_apps_is_registered():
         "auditevent",
         "timeentry",
         "timesheet",
+        "connection",
+        "oauthapplication",
+        "oauthaccesstoken",
+        "oauthrefreshtoken",
+        "oauthgrant",
+        "oauthidtoken",
     }
 
 

@@ -246,6 +246,9 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    connection = models.ForeignKey(
+        "workspaces.Connection", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     action = models.CharField(max_length=100)
     target_type = models.CharField(max_length=60, blank=True)
