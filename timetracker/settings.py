@@ -180,6 +180,12 @@ OAUTH2_PROVIDER = {
     },
     "DEFAULT_SCOPES": ["read"],
     "PKCE_REQUIRED": True,
+    "OAUTH2_VALIDATOR_CLASS": "workspaces.oauth.ConnectionOAuth2Validator",
+    "DCR_ENABLED": True,
+    # Open registration for public clients (MCP agents register themselves); see urls.py for
+    # the rate limit and the redirect rule.
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "CIMD_ENABLED": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 60 * 60,
@@ -201,6 +207,10 @@ OAUTH2_PROVIDER = {
 # Native agents (Claude Desktop, Cursor, the MCP Inspector) receive the code on a loopback
 # `http://127.0.0.1:<port>/` redirect (RFC 8252), so `http` stays allowed here; limiting it
 # to loopback hosts is the job of client registration (dynamic registration, issue 3).
+# Refresh tokens end this long after consent, however often they rotate (DOT's own expiry slides).
+OAUTH_ABSOLUTE_REFRESH_LIFETIME_SECONDS = int(
+    os.environ.get("OAUTH_REFRESH_TOKEN_LIFETIME_SECONDS", str(30 * 24 * 3600))
+)
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
 
 REST_FRAMEWORK = {

@@ -19,6 +19,7 @@ from workspaces.models import (
     ConnectionKind,
     Membership,
     OAuthAccessToken,
+    OAuthApplication,
     OAuthRefreshToken,
     Role,
     User,
@@ -136,3 +137,63 @@ def connection_revoke(*, actor: Principal | None, connection: Connection, user: 
         detail={"access_tokens_deleted": deleted, "refresh_tokens_revoked": refreshed},
     )
     return connection
+
+
+@transaction.atomic
+def oauth_consent_approve(
+    *,
+    user: User,
+    application: OAuthApplication,
+    membership: Membership,
+    requested_scopes: Iterable[str],
+    allow_sensitive: bool = False,
+) -> Connection:
+    """The person approved the client for one workspace: create or update its Connection.
+
+    Scopes the member's role cannot use are not granted; sensitive data only for admins.
+    Consenting again to the same client for the same workspace updates the live connection.
+    """
+    if membership.user_id != user.pk or not membership.is_active or not membership.workspace.is_active:
+        raise NotFound("Workspace not found.")
+    granted = granted_scopes(role=membership.role, requested=requested_scopes)
+    if not granted:
+        raise Invalid("Your role in this workspace can use none of the requested scopes.")
+    if allow_sensitive and not policies.can_allow_sensitive(membership.role):
+        raise Forbidden("Only admins and owners can allow sensitive data.")
+    connection, created = Connection.objects.select_for_update().get_or_create(
+        kind=ConnectionKind.OAUTH,
+        application=application,
+        user=user,
+        workspace=membership.workspace,
+        revoked_at__isnull=True,
+        defaults={"label": application.name},
+    )
+    connection.scopes = " ".join(sorted(granted))
+    connection.allow_sensitive = allow_sensitive
+    connection.authorized_at = timezone.now()
+    connection.save(update_fields=["scopes", "allow_sensitive", "authorized_at"])
+    audit.record(
+        action="oauth.consent.approve",
+        user=user,
+        workspace=membership.workspace,
+        channel=Channel.WEB,
+        target=connection,
+        detail={
+            "client": application.name,
+            "scopes": sorted(granted),
+            "allow_sensitive": allow_sensitive,
+            "new": created,
+        },
+    )
+    return connection
+
+
+def oauth_consent_deny(*, user: User, application: OAuthApplication, membership: Membership | None) -> None:
+    """Record that the person refused the client."""
+    audit.record(
+        action="oauth.consent.deny",
+        user=user,
+        workspace=membership.workspace if membership is not None else None,
+        channel=Channel.WEB,
+        detail={"client": application.name, "client_id": application.client_id},
+    )

@@ -56,6 +56,8 @@ class Connection(models.Model):
     key_hash = models.CharField(max_length=64, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
+    # When the person last consented: refresh tokens die a fixed time after it, however used.
+    authorized_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
