@@ -82,3 +82,11 @@ def as_member(member) -> Principal:
 def _fast_password_hashing(settings):
     # Tests create many users; the production hasher is deliberately slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _reset_registration_rate_limit():
+    # Client registration is rate-limited per address in the shared cache; tests start afresh.
+    from django.core.cache import cache
+
+    cache.delete("dcr:127.0.0.1")

@@ -211,10 +211,18 @@ OAUTH2_PROVIDER = {
 OAUTH_ABSOLUTE_REFRESH_LIFETIME_SECONDS = int(
     os.environ.get("OAUTH_REFRESH_TOKEN_LIFETIME_SECONDS", str(30 * 24 * 3600))
 )
+OAUTH_DCR_REGISTRATIONS_PER_HOUR = int(os.environ.get("OAUTH_DCR_REGISTRATIONS_PER_HOUR", "30"))
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bearer first: an unauthenticated call answers 401 with its WWW-Authenticate challenge.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "workspaces.authentication.BearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "workspaces.api_errors.exception_handler",
 }
 
 # Security: strict outside DEBUG. TLS is terminated by the proxy in front, which sets

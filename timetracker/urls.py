@@ -4,15 +4,16 @@ from django.urls import include, path
 from oauth2_provider import urls as dot_urls
 
 from timetracker import views
-from workspaces.api import MeView
-from workspaces.views import ConsentView
+from workspaces.api import MeView, WorkspaceDetailView
+from workspaces.views import ClientRegistrationView, ConsentView
 
 # DOT's endpoints under /oauth/, with our consent page as the authorization endpoint; no
 # device flow, no application-management pages (admins use Django admin).
 oauth_urlpatterns = [
     path("authorize/", ConsentView.as_view(), name="authorize"),
     *[p for p in dot_urls.base_urlpatterns if p.name in {"token", "revoke-token", "introspect"}],
-    *dot_urls.dcr_urlpatterns,
+    path("register/", ClientRegistrationView.as_view(), name="dcr-register"),
+    *[p for p in dot_urls.dcr_urlpatterns if p.name != "dcr-register"],
 ]
 
 urlpatterns = [
@@ -24,5 +25,6 @@ urlpatterns = [
     # RFC 8414 and RFC 9728 documents live at the origin's root.
     path("", include((dot_urls.metadata_urlpatterns, "oauth_metadata"))),
     path("api/v1/me", MeView.as_view(), name="api-me"),
+    path("api/v1/workspaces/<slug:workspace_slug>", WorkspaceDetailView.as_view(), name="api-workspace"),
     path("admin/", admin.site.urls),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -10,7 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from workspaces.authentication import BearerAuthentication
+from workspaces.models import AgentBillablePolicy, AgentNonBillablePolicy, OverlapPolicy
+from workspaces.permissions import WorkspaceRule
+from workspaces.policies import Perm
 from workspaces.principals import Principal
+from workspaces.services import workspace_update
 
 
 class MeOutput(serializers.Serializer):
@@ -42,3 +48,57 @@ class MeView(APIView):
             "allow_sensitive": bool(connection and connection.allow_sensitive),
         }
         return Response(MeOutput(data).data)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects fields it does not declare, naming them (no silent mass assignment)."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(getattr(self, "initial_data", {})) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in unknown})
+        return attrs
+
+
+class WorkspaceOutput(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    timezone = serializers.CharField()
+    currency = serializers.CharField()
+    week_start = serializers.IntegerField()
+    lock_date = serializers.DateField(allow_null=True)
+    overlap_policy = serializers.CharField()
+    agent_nonbillable_policy = serializers.CharField()
+    agent_billable_policy = serializers.CharField()
+    api_enabled = serializers.BooleanField()
+    mcp_enabled = serializers.BooleanField()
+
+
+class WorkspaceUpdateInput(StrictSerializer):
+    name = serializers.CharField(required=False, max_length=200)
+    timezone = serializers.CharField(required=False, max_length=64)
+    currency = serializers.CharField(required=False, max_length=3)
+    week_start = serializers.IntegerField(required=False, min_value=0, max_value=6)
+    overlap_policy = serializers.ChoiceField(choices=OverlapPolicy.choices, required=False)
+    agent_nonbillable_policy = serializers.ChoiceField(choices=AgentNonBillablePolicy.choices, required=False)
+    agent_billable_policy = serializers.ChoiceField(choices=AgentBillablePolicy.choices, required=False)
+    api_enabled = serializers.BooleanField(required=False)
+    mcp_enabled = serializers.BooleanField(required=False)
+
+
+class WorkspaceDetailView(APIView):
+    """One workspace: read by any member; settings changed by admins with the admin scope."""
+
+    permission_classes = [WorkspaceRule]
+    perms = {"GET": Perm.WORKSPACE_VIEW, "PATCH": Perm.WORKSPACE_MANAGE}
+
+    @extend_schema(responses=WorkspaceOutput)
+    def get(self, request: Request, workspace_slug: str) -> Response:
+        return Response(WorkspaceOutput(request.principal.workspace).data)  # type: ignore[attr-defined]
+
+    @extend_schema(request=WorkspaceUpdateInput, responses=WorkspaceOutput)
+    def patch(self, request: Request, workspace_slug: str) -> Response:
+        data = WorkspaceUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        workspace = workspace_update(actor=request.principal, data=data.validated_data)  # type: ignore[attr-defined]
+        return Response(WorkspaceOutput(workspace).data)

@@ -48,6 +48,8 @@ WORKSPACE_FIELDS = {
     "overlap_policy",
     "agent_nonbillable_policy",
     "agent_billable_policy",
+    "api_enabled",
+    "mcp_enabled",
 }
 MEMBER_FIELDS = {"weekly_capacity_hours", "billable_rate", "cost_rate"}
 CLIENT_FIELDS = {"name", "contact_email", "contact_phone", "vat_id", "address"}

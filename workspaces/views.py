@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlparse
 
 from django import forms
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
 from oauth2_provider.models import get_application_model
 from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views.dynamic_client_registration import DynamicClientRegistrationView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from workspaces import connection_services, policies
@@ -130,3 +136,54 @@ class ConsentView(AuthorizationView):
         # oauthlib copies credentials onto its request; the validator stores this on the grant.
         credentials = {**credentials, "connection_id": self.connection_id}
         return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Registration accepts https redirects, and plain http only to this machine (RFC 8252 loopback)."""
+    parsed = urlparse(uri)
+    if parsed.fragment:
+        return f"{uri!r}: a redirect URI must not have a fragment."
+    if parsed.scheme == "https" and parsed.hostname:
+        return None
+    if parsed.scheme == "http" and parsed.hostname in LOOPBACK_HOSTS:
+        return None
+    return f"{uri!r}: use https, or http only on a loopback address (127.0.0.1, [::1], localhost)."
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class ClientRegistrationView(DynamicClientRegistrationView):
+    """RFC 7591 registration open to public clients, rate-limited per address, redirect rule enforced."""
+
+    def post(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        limit = int(settings.OAUTH_DCR_REGISTRATIONS_PER_HOUR)
+        key = f"dcr:{request.META.get('REMOTE_ADDR', '')}"
+        cache.add(key, 0, timeout=3600)
+        if cache.incr(key) > limit:
+            throttled = JsonResponse(
+                {"error": "too_many_requests", "error_description": "Too many registrations; try again later."},
+                status=429,
+            )
+            throttled["Retry-After"] = "3600"
+            return throttled
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            if data.get("token_endpoint_auth_method", "client_secret_basic") != "none":
+                return _registration_error(
+                    "invalid_client_metadata", "Only public clients register here: token_endpoint_auth_method=none."
+                )
+            for uri in data.get("redirect_uris") or []:
+                problem = redirect_uri_problem(str(uri))
+                if problem:
+                    return _registration_error("invalid_redirect_uri", problem)
+        response: HttpResponse = super().post(request, *args, **kwargs)
+        return response
+
+
+def _registration_error(error: str, description: str) -> JsonResponse:
+    return JsonResponse({"error": error, "error_description": description}, status=400)

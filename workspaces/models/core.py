@@ -76,6 +76,9 @@ class Workspace(models.Model):
     agent_billable_policy = models.CharField(
         max_length=10, choices=AgentBillablePolicy.choices, default=AgentBillablePolicy.DRAFT
     )
+    # Entitlements: switch every connection's REST or MCP access off at once.
+    api_enabled = models.BooleanField(default=True, help_text="Connections may use the REST API.")
+    mcp_enabled = models.BooleanField(default=True, help_text="AI agents may use the MCP endpoint.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
 
