@@ -1,10 +1,11 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from oauth2_provider import urls as dot_urls
 
 from timetracker import views
+from workspaces import account_views
 from workspaces.api import MeView, WorkspaceDetailView
+from workspaces.signin import SignInView
 from workspaces.views import ClientRegistrationView, ConsentView
 
 # DOT's endpoints under /oauth/, with our consent page as the authorization endpoint; no
@@ -19,12 +20,18 @@ oauth_urlpatterns = [
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("oauth/", include((oauth_urlpatterns, "oauth2_provider"))),
     # RFC 8414 and RFC 9728 documents live at the origin's root.
     path("", include((dot_urls.metadata_urlpatterns, "oauth_metadata"))),
     path("api/v1/me", MeView.as_view(), name="api-me"),
     path("api/v1/workspaces/<slug:workspace_slug>", WorkspaceDetailView.as_view(), name="api-workspace"),
+    path("account/connections/", account_views.connections, name="account-connections"),
+    path(
+        "account/connections/<int:connection_id>/revoke/",
+        account_views.connection_revoke,
+        name="account-connection-revoke",
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -24,6 +24,7 @@ from workspaces.models import (
     User,
     Workspace,
 )
+from workspaces.signin import ThrottledAdminAuthenticationForm
 
 
 def _workspace_of(obj: models.Model) -> Workspace | None:
@@ -63,6 +64,9 @@ class AuditedAdmin(admin.ModelAdmin):
             for obj in queryset:
                 self._audit(request, obj, "delete", {})
             super().delete_queryset(request, queryset)
+
+
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(User)

@@ -5,4 +5,4 @@ class WorkspacesConfig(AppConfig):
     name = "workspaces"
 
     def ready(self) -> None:
-        from workspaces import schema  # noqa: F401 - registers the OpenAPI auth extension
+        from workspaces import schema, signin  # noqa: F401 - register the OpenAPI extension and login signals

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from workspaces import policies
 from workspaces.connection_services import API_KEY_PREFIX, api_key_hash
-from workspaces.models import Channel, Connection, Membership
+from workspaces.models import Channel, Connection, Membership, User
 from workspaces.principals import Principal
 
 
@@ -63,3 +63,15 @@ def connection_list(*, actor: Principal, include_revoked: bool = False) -> Query
     if not policies.role_at_least(actor.membership.role, "admin"):
         qs = qs.filter(user=actor.user)
     return qs if include_revoked else qs.filter(revoked_at__isnull=True)
+
+
+def connection_list_for_user(*, user: User) -> QuerySet[Connection]:
+    """The user's own connections, plus every connection of the workspaces the user administers."""
+    administered = Membership.objects.filter(
+        user=user, is_active=True, workspace__is_active=True, role__in=["admin", "owner"]
+    ).values("workspace_id")
+    return (
+        Connection.objects.filter(Q(user=user) | Q(workspace_id__in=administered))
+        .select_related("user", "workspace", "application", "revoked_by")
+        .order_by("revoked_at", "-created_at")
+    )

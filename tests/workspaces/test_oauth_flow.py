@@ -228,3 +228,20 @@ def test_a_token_for_another_resource_is_refused_by_the_api(live_server, world, 
     )
     assert agent.exchange(code, resource=f"{live_server.url}/mcp").status_code == 200
     assert agent.me().status_code == 401
+
+
+@pytest.mark.slow
+def test_rfc7009_revocation_endpoint(live_server, world, agent):
+    session = login(live_server.url, "sam", PASSWORD)
+    code = agent.consent(
+        session, agent.authorize_url(resource=api(live_server)), workspace_member_id=world["member"].pk
+    )
+    agent.exchange(code, resource=api(live_server))
+    assert agent.me().status_code == 200
+    response = requests.post(
+        f"{live_server.url}/oauth/revoke_token/",
+        data={"token": agent.tokens["access_token"], "client_id": agent.client_id},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert agent.me().status_code == 401
