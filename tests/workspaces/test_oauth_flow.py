@@ -1,14 +1,16 @@
 """The OAuth 2.1 flow an MCP agent runs, end to end over real HTTP against a live server."""
 
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+from django.utils import timezone
 
 from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from tests.workspaces.oauth_client import REDIRECT_URI, Agent, hidden_fields, login
-from workspaces.models import AuditEvent, Connection, OAuthAccessToken, Role
+from workspaces.models import AuditEvent, Connection, OAuthAccessToken, OAuthApplication, Role
 
 PASSWORD = "correct horse battery"
 
@@ -245,3 +247,56 @@ def test_rfc7009_revocation_endpoint(live_server, world, agent):
     )
     assert response.status_code == 200
     assert agent.me().status_code == 401
+
+
+@pytest.mark.slow
+def test_an_oauth_token_is_bound_to_its_workspace_and_expires(live_server, world, agent):
+    session = login(live_server.url, "sam", PASSWORD)
+    code = agent.consent(
+        session, agent.authorize_url(resource=api(live_server)), workspace_member_id=world["member"].pk
+    )
+    agent.exchange(code, resource=api(live_server))
+    headers = {"Authorization": f"Bearer {agent.tokens['access_token']}"}
+
+    # sam is a member of Globex too, but this token was bound to Acme at consent.
+    assert requests.get(f"{api(live_server)}/workspaces/acme", headers=headers, timeout=10).status_code == 200
+    other = requests.get(f"{api(live_server)}/workspaces/globex", headers=headers, timeout=10)
+    assert other.status_code == 404
+    assert other.json()["error"]["code"] == "not_found"
+
+    OAuthAccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    expired = requests.get(f"{api(live_server)}/workspaces/acme", headers=headers, timeout=10)
+    assert expired.status_code == 401
+    assert expired.json()["error"]["code"] == "invalid_token"
+    assert expired.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+@pytest.mark.slow
+def test_rfc7662_introspection_for_a_confidential_resource_server(live_server, world, agent):
+    session = login(live_server.url, "sam", PASSWORD)
+    code = agent.consent(
+        session, agent.authorize_url(resource=api(live_server)), workspace_member_id=world["member"].pk
+    )
+    agent.exchange(code, resource=api(live_server))
+    OAuthApplication.objects.create(
+        name="Resource server",
+        client_id="rs",
+        client_secret="rs-secret-value",
+        client_type=OAuthApplication.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=OAuthApplication.GRANT_CLIENT_CREDENTIALS,
+    )
+    active = requests.post(
+        f"{live_server.url}/oauth/introspect/",
+        data={"token": agent.tokens["access_token"]},
+        auth=("rs", "rs-secret-value"),
+        timeout=10,
+    )
+    assert active.status_code == 200, active.text
+    assert active.json()["active"] is True
+    assert set(active.json()["scope"].split()) == {"read", "write"}
+    unknown = requests.post(
+        f"{live_server.url}/oauth/introspect/", data={"token": "nope"}, auth=("rs", "rs-secret-value"), timeout=10
+    )
+    assert unknown.json() == {"active": False}
+    anonymous = requests.post(f"{live_server.url}/oauth/introspect/", data={"token": "nope"}, timeout=10)
+    assert anonymous.status_code == 403
