@@ -16,7 +16,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from workspaces.connection_selectors import connection_for_api_key, connection_principal
-from workspaces.connection_services import API_KEY_PREFIX
+from workspaces.connection_services import API_KEY_PREFIX, connection_touch
 from workspaces.models import Channel, Connection, OAuthAccessToken
 from workspaces.principals import Principal
 
@@ -69,6 +69,7 @@ class BearerAuthentication(BaseAuthentication):
         )
         if principal is None:
             raise AuthenticationFailed("invalid_token: the token is unknown, expired or revoked.")
+        connection_touch(principal.connection)
         return principal.user, principal
 
     def authenticate_header(self, request: Request) -> str:

@@ -129,3 +129,18 @@ def test_anonymous_is_401_and_a_signed_in_member_uses_the_session(api, member):
     assert api.get("/api/v1/workspaces/acme").status_code == 200
     ConnectionFactory()  # unrelated connections change nothing
     assert api.get("/api/v1/workspaces/elsewhere").status_code == 404
+
+
+def test_use_is_recorded_at_most_once_a_minute(api, member):
+    key = key_for(member)
+    assert Connection.objects.get().last_used_at is None
+    call(api, key)
+    first = Connection.objects.get().last_used_at
+    assert first is not None
+    call(api, key)
+    assert Connection.objects.get().last_used_at == first
+    Connection.objects.update(last_used_at=first - timedelta(minutes=2))
+    call(api, key)
+    latest = Connection.objects.get().last_used_at
+    assert latest is not None
+    assert latest > first

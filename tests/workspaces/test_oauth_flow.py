@@ -300,3 +300,17 @@ def test_rfc7662_introspection_for_a_confidential_resource_server(live_server, w
     assert unknown.json() == {"active": False}
     anonymous = requests.post(f"{live_server.url}/oauth/introspect/", data={"token": "nope"}, timeout=10)
     assert anonymous.status_code == 403
+
+
+@pytest.mark.slow
+def test_refresh_tokens_end_a_fixed_time_after_consent_however_often_rotated(live_server, world, agent):
+    session = login(live_server.url, "sam", PASSWORD)
+    code = agent.consent(
+        session, agent.authorize_url(resource=api(live_server)), workspace_member_id=world["member"].pk
+    )
+    agent.exchange(code, resource=api(live_server))
+    assert agent.refresh().status_code == 200
+    Connection.objects.update(authorized_at=timezone.now() - timedelta(days=30, seconds=1))
+    response = agent.refresh()
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
