@@ -1,11 +1,23 @@
-"""Reads of the money side. For now: which rates apply to a piece of work."""
+"""Reads of the money side: which rates apply, and how budgets burn."""
 
 from __future__ import annotations
 
+import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
-from workspaces.models import Membership, Project, Task
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from billing.money import SECONDS_PER_HOUR, round_money
+from timesheets.models import EntryState
+from timesheets.selectors import day_start_utc
+from workspaces.models import BudgetPeriod, Membership, Project, Task
+from workspaces.principals import Principal
+from workspaces.selectors import project_list
 
 
 @dataclass(frozen=True)
@@ -37,3 +49,128 @@ def billable_default(*, project: Project, task: Task | None) -> bool:
     if project.billable_by_default is not None:
         return project.billable_by_default
     return project.workspace.default_billable
+
+
+@dataclass(frozen=True)
+class BudgetHealth:
+    """A project's budget burn in its current period (hours and money; drafts apart)."""
+
+    project_id: int
+    project_name: str
+    period: str  # "total" | "monthly"
+    period_start: date | None
+    period_end: date | None  # inclusive; None for a total budget
+    budget_hours: Decimal | None
+    used_hours: Decimal
+    remaining_hours: Decimal | None
+    budget_amount: Decimal | None
+    used_amount: Decimal
+    remaining_amount: Decimal | None
+    percent: Decimal  # the larger of hours and money burn
+    forecast_hours: Decimal | None  # linear, to the period end (monthly budgets)
+    forecast_amount: Decimal | None
+    forecast_percent: Decimal | None
+    status: str  # "ok" | "warning" | "over"
+    thresholds: tuple[int, ...]
+    pending_review_hours: Decimal
+
+
+def _percent(used: Decimal, budget: Decimal | None) -> Decimal | None:
+    if budget is None or budget <= 0:
+        return None
+    return (used * 100 / budget).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def budget_status(percent: Decimal, thresholds: Iterable[int]) -> str:
+    if percent >= 100:
+        return "over"
+    if any(percent >= t for t in thresholds):
+        return "warning"
+    return "ok"
+
+
+def budget_health(*, actor: Principal, as_of: date | None = None, project: Project | None = None) -> list[BudgetHealth]:
+    """Budget burn of every visible active project with a budget, up to ``as_of`` (default: today).
+
+    Monthly budgets count the calendar month of ``as_of`` in the workspace time zone and are
+    forecast linearly to its end; total budgets count everything. One query.
+    """
+    workspace = actor.workspace
+    as_of = as_of or timezone.localdate(timezone=workspace.tzinfo)
+    month_start = as_of.replace(day=1)
+    days_in_month = calendar.monthrange(as_of.year, as_of.month)[1]
+    month_end = month_start + timedelta(days=days_in_month - 1)
+    until = day_start_utc(workspace, as_of + timedelta(days=1))
+
+    finished = Q(time_entries__ended_at__isnull=False, time_entries__started_at__lt=until)
+    active = finished & Q(time_entries__state=EntryState.ACTIVE)
+    draft = finished & Q(time_entries__state=EntryState.DRAFT)
+    in_month = Q(time_entries__started_at__gte=day_start_utc(workspace, month_start))
+    money = Q(time_entries__billable=True)
+    rate_seconds = ExpressionWrapper(
+        F("time_entries__duration_seconds") * F("time_entries__billable_rate"),
+        output_field=DecimalField(max_digits=20, decimal_places=2),
+    )
+    zero = Value(0)
+    zero_money = Value(Decimal("0"), output_field=DecimalField(max_digits=20, decimal_places=2))
+    projects = project_list(actor=actor).filter(Q(budget_hours__isnull=False) | Q(budget_amount__isnull=False))
+    if project is not None:
+        projects = projects.filter(pk=project.pk)
+    rows = projects.annotate(
+        seconds_all=Coalesce(Sum("time_entries__duration_seconds", filter=active), zero),
+        seconds_month=Coalesce(Sum("time_entries__duration_seconds", filter=active & in_month), zero),
+        rate_seconds_all=Coalesce(Sum(rate_seconds, filter=active & money), zero_money),
+        rate_seconds_month=Coalesce(Sum(rate_seconds, filter=active & money & in_month), zero_money),
+        draft_all=Coalesce(Sum("time_entries__duration_seconds", filter=draft), zero),
+        draft_month=Coalesce(Sum("time_entries__duration_seconds", filter=draft & in_month), zero),
+    ).order_by("name")
+
+    elapsed = Decimal((as_of - month_start).days + 1) / Decimal(days_in_month)
+    result = []
+    for row in rows:
+        monthly = row.budget_period == BudgetPeriod.MONTHLY
+        seconds = row.seconds_month if monthly else row.seconds_all
+        used_hours = (Decimal(seconds) / SECONDS_PER_HOUR).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        used_amount = round_money((row.rate_seconds_month if monthly else row.rate_seconds_all) / SECONDS_PER_HOUR)
+        percents = [
+            p
+            for p in (_percent(used_hours, row.budget_hours), _percent(used_amount, row.budget_amount))
+            if p is not None
+        ]
+        percent = max(percents, default=Decimal("0.0"))
+        thresholds = tuple(sorted(row.alert_thresholds or [80, 100]))
+        forecast_hours = (used_hours / elapsed).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if monthly else None
+        forecast_amount = round_money(used_amount / elapsed) if monthly else None
+        forecast_percents = [
+            p
+            for p in (
+                _percent(forecast_hours, row.budget_hours) if forecast_hours is not None else None,
+                _percent(forecast_amount, row.budget_amount) if forecast_amount is not None else None,
+            )
+            if p is not None
+        ]
+        result.append(
+            BudgetHealth(
+                project_id=row.pk,
+                project_name=row.name,
+                period=row.budget_period,
+                period_start=month_start if monthly else None,
+                period_end=month_end if monthly else None,
+                budget_hours=row.budget_hours,
+                used_hours=used_hours,
+                remaining_hours=row.budget_hours - used_hours if row.budget_hours is not None else None,
+                budget_amount=row.budget_amount,
+                used_amount=used_amount,
+                remaining_amount=row.budget_amount - used_amount if row.budget_amount is not None else None,
+                percent=percent,
+                forecast_hours=forecast_hours,
+                forecast_amount=forecast_amount,
+                forecast_percent=max(forecast_percents) if forecast_percents else None,
+                status=budget_status(percent, thresholds),
+                thresholds=thresholds,
+                pending_review_hours=(
+                    Decimal(row.draft_month if monthly else row.draft_all) / SECONDS_PER_HOUR
+                ).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+            )
+        )
+    return result

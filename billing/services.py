@@ -1,19 +1,22 @@
-"""Writes of the money side. For now: repricing time at today's rates, never silently."""
+"""Writes of the money side: repricing time at today's rates (never silently), budget alerts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 
+from billing.models import BudgetAlert, Notification
 from billing.money import amount_for
-from billing.selectors import rates_resolve
+from billing.selectors import budget_health, rates_resolve
+from billing.tasks import send_notification_email
 from timesheets.models import TimeEntry, Timesheet
 from timesheets.selectors import LOCKING_STATUSES, day_start_utc, local_date, week_start_for
 from workspaces import audit, policies
-from workspaces.models import Membership, Project
+from workspaces.models import Channel, Membership, Project, Role, Workspace
 from workspaces.policies import Perm
 from workspaces.principals import Principal
 
@@ -115,3 +118,58 @@ def entries_reprice(
         },
     )
     return result
+
+
+@transaction.atomic
+def budget_alerts_check(*, workspace: Workspace, as_of: date | None = None) -> list[BudgetAlert]:
+    """Record each budget threshold crossed for the first time in its period; notify the project's
+    managers and the workspace's admins in-app and by email. Running it again sends nothing twice.
+    """
+    owner = (
+        Membership.objects.filter(workspace=workspace, is_active=True, role=Role.OWNER).select_related("user").first()
+    )
+    if owner is None:
+        return []
+    system = Principal(user=owner.user, membership=owner, channel=Channel.SYSTEM)
+    admins = list(
+        Membership.objects.filter(workspace=workspace, is_active=True, role__in=[Role.ADMIN, Role.OWNER]).values_list(
+            "user_id", flat=True
+        )
+    )
+    created = []
+    for health in budget_health(actor=system, as_of=as_of):
+        period_start = health.period_start or date(1970, 1, 1)
+        for threshold in health.thresholds:
+            if health.percent < threshold:
+                continue
+            alert, new = BudgetAlert.objects.get_or_create(
+                project_id=health.project_id,
+                period_start=period_start,
+                threshold=threshold,
+                defaults={"percent": health.percent},
+            )
+            if not new:
+                continue
+            created.append(alert)
+            managers = Membership.objects.filter(
+                assigned_projects=health.project_id, is_active=True, role=Role.MANAGER
+            ).values_list("user_id", flat=True)
+            message = (
+                f"{health.project_name} has used {health.percent}% of its "
+                f"{'monthly ' if health.period == 'monthly' else ''}budget (alert at {threshold}%)."
+            )
+            recipients = sorted(set(admins) | set(managers))
+            Notification.objects.bulk_create(
+                Notification(workspace=workspace, user_id=user_id, kind="budget_alert", message=message)
+                for user_id in recipients
+            )
+            audit.record(
+                action="budget.alert",
+                actor=system,
+                target=alert,
+                detail={"threshold": threshold, "percent": str(health.percent), "recipients": len(recipients)},
+            )
+            transaction.on_commit(
+                partial(send_notification_email.delay, user_ids=recipients, subject=message, body=message)
+            )
+    return created

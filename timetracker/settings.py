@@ -164,6 +164,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # A task acked late must not be redelivered while still running: keep the visibility timeout
 # above the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = {
+    "check-budgets": {"task": "billing.tasks.check_budgets", "schedule": 15 * 60},
+}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "timetracker@localhost")

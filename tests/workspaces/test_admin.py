@@ -1,9 +1,13 @@
 """Django admin: every model is browsable; audit events and time are read-only even for superusers."""
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from billing.models import BudgetAlert, Notification
 from tests.factories import (
     AuditEventFactory,
     ClientFactory,
@@ -23,7 +27,7 @@ from timesheets.models import TimeEntry, Timesheet
 from workspaces.models import AuditEvent, Channel, Client
 
 pytestmark = pytest.mark.django_db
-APPS = {"workspaces", "timesheets"}
+APPS = {"workspaces", "timesheets", "billing"}
 
 
 @pytest.fixture
@@ -56,6 +60,12 @@ def one_of_each():
         "oauthrefreshtoken": refresh,
         "oauthgrant": OAuthGrantFactory(),
         "oauthidtoken": OAuthIDTokenFactory(),
+        "budgetalert": BudgetAlert.objects.create(
+            project=project, period_start=date(2026, 6, 1), threshold=80, percent=Decimal("81.0")
+        ),
+        "notification": Notification.objects.create(
+            workspace=membership.workspace, user=membership.user, kind="budget_alert", message="x"
+        ),
     }
 
 
@@ -83,6 +93,8 @@ def test_every_model_of_the_apps_is_registered():
         "oauthrefreshtoken",
         "oauthgrant",
         "oauthidtoken",
+        "budgetalert",
+        "notification",
     }
 
 

@@ -1,0 +1,22 @@
+"""Celery tasks of billing. They hold no logic: they call a service, retry, and are idempotent."""
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+
+from workspaces.models import User, Workspace
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_notification_email(*, user_ids: list[int], subject: str, body: str) -> None:
+    emails = [e for e in User.objects.filter(pk__in=user_ids, is_active=True).values_list("email", flat=True) if e]
+    if emails:
+        send_mail(subject=subject[:150], message=body, from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=emails)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def check_budgets() -> int:
+    """Beat: look for newly crossed budget thresholds in every active workspace."""
+    from billing.services import budget_alerts_check
+
+    return sum(len(budget_alerts_check(workspace=ws)) for ws in Workspace.objects.filter(is_active=True))

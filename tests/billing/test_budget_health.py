@@ -1,0 +1,103 @@
+"""budget_health: hours and money burn against the budget, monthly periods, forecast, status."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from billing.selectors import budget_health, budget_status
+from tests.factories import ProjectFactory, TimeEntryFactory
+from timesheets.models import EntryState
+
+BERLIN = ZoneInfo("Europe/Berlin")
+AS_OF = date(2026, 6, 10)  # the 10th of a 30-day month
+
+
+def work(member, project, day, hours, rate="100.00", billable=True, state=EntryState.ACTIVE, hour=9):
+    start = datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN)
+    seconds = int(hours * 3600)
+    return TimeEntryFactory(
+        member=member,
+        project=project,
+        started_at=start,
+        ended_at=start + timedelta(seconds=seconds),
+        duration_seconds=seconds,
+        billable=billable,
+        billable_rate=Decimal(rate),
+        state=state,
+    )
+
+
+def test_total_budget_burn_in_hours_and_money(as_manager, member, workspace):
+    project = ProjectFactory(workspace=workspace, budget_hours=Decimal("10"), budget_amount=Decimal("2000.00"))
+    work(member, project, date(2026, 5, 4), 4)  # last month still counts for a total budget
+    work(member, project, date(2026, 6, 1), 2, billable=False)
+    work(member, project, date(2026, 6, 2), 3, state=EntryState.DRAFT)  # pending review, not used
+    work(member, project, date(2026, 6, 11), 5)  # after as_of: not yet
+
+    [health] = budget_health(actor=as_manager, as_of=AS_OF)
+
+    assert (health.used_hours, health.remaining_hours) == (Decimal("6.00"), Decimal("4.00"))
+    assert (health.used_amount, health.remaining_amount) == (Decimal("400.00"), Decimal("1600.00"))
+    assert health.percent == Decimal("60.0")  # hours 60 %, money 20 %: the larger
+    assert health.status == "ok"
+    assert health.pending_review_hours == Decimal("3.00")
+    assert health.forecast_hours is None
+    assert health.period == "total"
+
+
+def test_monthly_budget_counts_the_month_and_forecasts_to_its_end(as_manager, member, workspace):
+    project = ProjectFactory(workspace=workspace, budget_hours=Decimal("20"), budget_period="monthly")
+    work(member, project, date(2026, 5, 29), 8)  # previous month: not counted
+    work(member, project, date(2026, 6, 1), 2)
+    work(member, project, date(2026, 6, 9), 3)
+    # 23:30 on 31 May in Berlin is still May, though it is 21:30 UTC: not counted either.
+    work(member, project, date(2026, 5, 31), 0.5, hour=23)
+
+    [health] = budget_health(actor=as_manager, as_of=AS_OF)
+
+    assert health.used_hours == Decimal("5.00")
+    assert (health.period_start, health.period_end) == (date(2026, 6, 1), date(2026, 6, 30))
+    assert health.forecast_hours == Decimal("15.00")  # 5 h in 10 of 30 days
+    assert health.forecast_percent == Decimal("75.0")
+    assert health.percent == Decimal("25.0")
+
+
+@pytest.mark.parametrize(
+    ("percent", "thresholds", "status"),
+    [
+        ("79.9", (80, 100), "ok"),
+        ("80.0", (80, 100), "warning"),
+        ("99.9", (80, 100), "warning"),
+        ("100.0", (80, 100), "over"),
+        ("55", (50, 100), "warning"),
+    ],
+)
+def test_status_follows_the_thresholds(percent, thresholds, status):
+    assert budget_status(Decimal(percent), thresholds) == status
+
+
+def test_only_projects_with_a_budget_that_the_caller_may_see(as_member, as_manager, member, workspace):
+    mine = ProjectFactory(workspace=workspace, budget_hours=Decimal("1"), team=[member])
+    ProjectFactory(workspace=workspace, budget_hours=Decimal("1"))  # not on member's team
+    ProjectFactory(workspace=workspace, team=[member])  # no budget
+    assert [h.project_id for h in budget_health(actor=as_member, as_of=AS_OF)] == [mine.pk]
+    assert len(budget_health(actor=as_manager, as_of=AS_OF)) == 2
+
+
+def test_one_query_whatever_the_rows(as_manager, member, workspace):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            budget_health(actor=as_manager, as_of=AS_OF)
+        return len(ctx.captured_queries)
+
+    project = ProjectFactory(workspace=workspace, budget_hours=Decimal("100"))
+    work(member, project, date(2026, 6, 1), 1)
+    one = count()
+    for i in range(20):
+        p = ProjectFactory(workspace=workspace, budget_amount=Decimal("1000"), budget_period="monthly")
+        work(member, p, date(2026, 6, 1 + i % 9), 1)
+    assert count() == one == 1
