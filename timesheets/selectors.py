@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -57,7 +58,7 @@ def time_entry_queryset(*, workspace: Workspace) -> QuerySet[TimeEntry]:
     )
 
 
-def time_entry_list(
+def time_entry_filter(
     *,
     actor: Principal,
     member: Membership | None = None,
@@ -70,19 +71,18 @@ def time_entry_list(
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> QuerySet[TimeEntry]:
-    """Entries the caller may see, newest first. Members see their own; managers and up everyone's.
+    """The bare, unordered queryset of entries the caller may see, filtered (lists and reports build on it).
 
-    ``date_from`` / ``date_to`` are inclusive dates in the workspace's time zone.
+    Members see their own; managers and up everyone's. ``date_from`` / ``date_to`` are inclusive
+    dates in the workspace's time zone.
     """
     workspace = actor.workspace
-    qs = time_entry_queryset(workspace=workspace)
+    qs = TimeEntry.objects.filter(workspace=workspace)
     if member is not None:
         if not policies.can_view_time_of(actor, member):
             raise Forbidden("You can only see your own time.")
         qs = qs.filter(member=member)
-    elif policies.can(actor, Perm.TIME_VIEW_ALL):
-        pass
-    else:
+    elif not policies.can(actor, Perm.TIME_VIEW_ALL):
         policies.ensure(actor, Perm.TIME_VIEW_OWN)
         qs = qs.filter(member=actor.membership)
     if project is not None:
@@ -101,7 +101,17 @@ def time_entry_list(
         qs = qs.filter(started_at__gte=day_start_utc(workspace, date_from))
     if date_to is not None:
         qs = qs.filter(started_at__lt=day_start_utc(workspace, date_to + timedelta(days=1)))
-    return qs.order_by("-started_at", "-id")
+    return qs
+
+
+def time_entry_list(*, actor: Principal, **filters: Any) -> QuerySet[TimeEntry]:
+    """Entries the caller may see, newest first, with everything a face renders (see time_entry_filter)."""
+    return (
+        time_entry_filter(actor=actor, **filters)
+        .select_related("member__user", "project__client", "task")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name")))
+        .order_by("-started_at", "-id")
+    )
 
 
 def time_entry_get(*, actor: Principal, entry_id: object) -> TimeEntry:

@@ -1,0 +1,305 @@
+"""Report selectors. Each aggregates in the database in a fixed number of queries, cuts days,
+weeks and months in the workspace's time zone, leaves agent drafts out of every total (they
+are reported apart as ``pending_review``), and redacts sensitive figures for callers who may
+not see them: the field is ``None`` and its name is listed in ``redacted``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, IntegerField, Q, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+
+from billing.money import SECONDS_PER_HOUR, round_money
+from timesheets.models import EntryState
+from timesheets.selectors import day_start_utc, time_entry_filter, week_start_for
+from workspaces import policies
+from workspaces.errors import Invalid
+from workspaces.models import Membership
+from workspaces.policies import Perm
+from workspaces.principals import Principal
+
+GROUPS = {
+    "member": ("member_id", "member__user__username"),
+    "project": ("project_id", "project__name"),
+    "client": ("project__client_id", "project__client__name"),
+    "task": ("task_id", "task__name"),
+    "tag": ("tags__id", "tags__name"),
+}
+TIME_GROUPS = ("day", "week", "month")
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
+
+
+def _hours(seconds: int) -> Decimal:
+    return (Decimal(seconds) / SECONDS_PER_HOUR).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _check_period(date_from: date, date_to: date) -> None:
+    if date_to < date_from:
+        raise Invalid("The period ends before it starts.", fields={"date_to": ["Must be on or after date_from."]})
+    if (date_to - date_from).days > 366 * 3:
+        raise Invalid("A report covers at most three years.", fields={"date_to": ["Shorten the period."]})
+
+
+# --- hours summary ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoursRow:
+    key: Any  # an id, a date (day, week start, month start), or None ("no client", "no tag"…)
+    label: str
+    seconds: int
+    billable_seconds: int
+    non_billable_seconds: int
+
+    @property
+    def hours(self) -> Decimal:
+        return _hours(self.seconds)
+
+
+@dataclass(frozen=True)
+class HoursSummary:
+    group_by: str
+    date_from: date
+    date_to: date
+    rows: list[HoursRow]
+    total_seconds: int
+    billable_seconds: int
+    non_billable_seconds: int
+    pending_review_seconds: int
+
+
+def hours_summary(
+    *, actor: Principal, date_from: date, date_to: date, group_by: str = "project", **filters: Any
+) -> HoursSummary:
+    """Finished, active time in ``date_from``..``date_to`` (inclusive, workspace dates) grouped by
+    member, project, client, task, tag, day, week (the workspace's week) or month, with the
+    billable split. Filters as for time entries. Two queries."""
+    if group_by not in GROUPS and group_by not in TIME_GROUPS:
+        raise Invalid(
+            f"Cannot group by {group_by!r}.",
+            fields={"group_by": [f"One of {', '.join([*GROUPS, *TIME_GROUPS])}."]},
+        )
+    _check_period(date_from, date_to)
+    workspace = actor.workspace
+    base = time_entry_filter(actor=actor, date_from=date_from, date_to=date_to, **filters).filter(
+        ended_at__isnull=False
+    )
+    sums = {
+        "seconds": Coalesce(Sum("duration_seconds"), 0),
+        "billable_seconds": Coalesce(Sum("duration_seconds", filter=Q(billable=True)), 0),
+    }
+    active = base.filter(state=EntryState.ACTIVE).order_by()
+    if group_by in GROUPS:
+        key, label = GROUPS[group_by]
+        rows_qs = active.values(key, label).annotate(**sums).order_by(label, key)
+        rows = [
+            HoursRow(
+                key=r[key],
+                label=r[label] or f"(no {group_by})",
+                seconds=r["seconds"],
+                billable_seconds=r["billable_seconds"],
+                non_billable_seconds=r["seconds"] - r["billable_seconds"],
+            )
+            for r in rows_qs
+        ]
+    else:
+        trunc = TruncMonth if group_by == "month" else TruncDate
+        buckets: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+        for r in active.annotate(bucket=trunc("started_at", tzinfo=workspace.tzinfo)).values("bucket").annotate(**sums):
+            bucket = r["bucket"]
+            if isinstance(bucket, datetime):  # TruncMonth of a datetime is a local midnight
+                bucket = bucket.date()
+            if group_by == "week":
+                bucket = week_start_for(workspace, bucket)
+            buckets[bucket][0] += r["seconds"]
+            buckets[bucket][1] += r["billable_seconds"]
+        rows = [
+            HoursRow(key=k, label=k.isoformat(), seconds=s, billable_seconds=b, non_billable_seconds=s - b)
+            for k, (s, b) in sorted(buckets.items())
+        ]
+    totals = base.order_by().aggregate(
+        seconds=Coalesce(Sum("duration_seconds", filter=Q(state=EntryState.ACTIVE)), 0),
+        billable=Coalesce(Sum("duration_seconds", filter=Q(state=EntryState.ACTIVE, billable=True)), 0),
+        pending=Coalesce(Sum("duration_seconds", filter=Q(state=EntryState.DRAFT)), 0),
+    )
+    return HoursSummary(
+        group_by=group_by,
+        date_from=date_from,
+        date_to=date_to,
+        rows=rows,
+        total_seconds=totals["seconds"],
+        billable_seconds=totals["billable"],
+        non_billable_seconds=totals["seconds"] - totals["billable"],
+        pending_review_seconds=totals["pending"],
+    )
+
+
+# --- utilization ------------------------------------------------------------------------------
+
+
+def working_days(date_from: date, date_to: date) -> int:
+    """Monday to Friday in the period, inclusive."""
+    days = (date_to - date_from).days + 1
+    full_weeks, rest = divmod(days, 7)
+    extra = sum(1 for i in range(rest) if (date_from + timedelta(days=i)).weekday() < 5)
+    return full_weeks * 5 + extra
+
+
+@dataclass(frozen=True)
+class UtilizationRow:
+    member_id: int
+    username: str
+    billable_seconds: int
+    non_billable_seconds: int
+    capacity_hours: Decimal
+    utilization_percent: Decimal | None  # billable ÷ capacity; None without capacity
+    pending_review_seconds: int
+
+
+def utilization(*, actor: Principal, date_from: date, date_to: date) -> list[UtilizationRow]:
+    """Per active member: billable and non-billable time, capacity (weekly capacity ÷ 5 × working
+    days) and utilization %. Members see themselves only. One query."""
+    _check_period(date_from, date_to)
+    workspace = actor.workspace
+    members = Membership.objects.filter(workspace=workspace, is_active=True)
+    if not policies.can(actor, Perm.TIME_VIEW_ALL):
+        policies.ensure(actor, Perm.TIME_VIEW_OWN)
+        members = members.filter(pk=actor.membership.pk)
+    in_period = Q(
+        time_entries__ended_at__isnull=False,
+        time_entries__started_at__gte=day_start_utc(workspace, date_from),
+        time_entries__started_at__lt=day_start_utc(workspace, date_to + timedelta(days=1)),
+    )
+    active = in_period & Q(time_entries__state=EntryState.ACTIVE)
+    rows = (
+        members.annotate(
+            billable=Coalesce(Sum("time_entries__duration_seconds", filter=active & Q(time_entries__billable=True)), 0),
+            non_billable=Coalesce(
+                Sum("time_entries__duration_seconds", filter=active & Q(time_entries__billable=False)), 0
+            ),
+            pending=Coalesce(
+                Sum("time_entries__duration_seconds", filter=in_period & Q(time_entries__state=EntryState.DRAFT)), 0
+            ),
+        )
+        .values("pk", "user__username", "weekly_capacity_hours", "billable", "non_billable", "pending")
+        .order_by("user__username")
+    )
+    days = working_days(date_from, date_to)
+    result = []
+    for r in rows:
+        capacity = (r["weekly_capacity_hours"] / 5 * days).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        percent = (
+            (Decimal(r["billable"]) / SECONDS_PER_HOUR * 100 / capacity).quantize(
+                Decimal("0.1"), rounding=ROUND_HALF_UP
+            )
+            if capacity > 0
+            else None
+        )
+        result.append(
+            UtilizationRow(
+                member_id=r["pk"],
+                username=r["user__username"],
+                billable_seconds=r["billable"],
+                non_billable_seconds=r["non_billable"],
+                capacity_hours=capacity,
+                utilization_percent=percent,
+                pending_review_seconds=r["pending"],
+            )
+        )
+    return result
+
+
+# --- profitability ----------------------------------------------------------------------------
+
+SENSITIVE_PROFIT_FIELDS = ("cost", "margin", "margin_percent")
+
+
+@dataclass(frozen=True)
+class ProfitRow:
+    key: Any
+    label: str
+    seconds: int
+    revenue: Decimal
+    cost: Decimal | None
+    margin: Decimal | None
+    margin_percent: Decimal | None
+
+
+@dataclass(frozen=True)
+class Profitability:
+    group_by: str
+    rows: list[ProfitRow]
+    revenue: Decimal
+    cost: Decimal | None
+    margin: Decimal | None
+    margin_percent: Decimal | None
+    redacted: list[str] = field(default_factory=list)
+
+
+def _margin_percent(margin: Decimal, revenue: Decimal) -> Decimal | None:
+    return (margin * 100 / revenue).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if revenue else None
+
+
+def profitability(*, actor: Principal, date_from: date, date_to: date, group_by: str = "project") -> Profitability:
+    """Revenue (billable time at its snapshotted rate), cost (all time at its cost rate), margin and
+    margin % per project or client. Cost and margins are sensitive: without the right to see them
+    they are ``None`` and named in ``redacted``. Managers and up. One query."""
+    if group_by not in ("project", "client"):
+        raise Invalid("Profitability groups by project or client.", fields={"group_by": ["project or client"]})
+    _check_period(date_from, date_to)
+    policies.ensure(actor, Perm.TIME_VIEW_ALL)
+    sensitive = policies.can_view_sensitive(actor)
+    key, label = GROUPS[group_by]
+    revenue_expr = ExpressionWrapper(F("duration_seconds") * F("billable_rate"), output_field=MONEY)
+    cost_expr = ExpressionWrapper(
+        F("duration_seconds") * Coalesce(F("cost_rate"), Value(Decimal("0"))), output_field=MONEY
+    )
+    zero = Value(Decimal("0"), output_field=MONEY)
+    rows_qs = (
+        time_entry_filter(actor=actor, date_from=date_from, date_to=date_to, state=EntryState.ACTIVE)
+        .filter(ended_at__isnull=False)
+        .order_by()
+        .values(key, label)
+        .annotate(
+            seconds=Coalesce(Sum("duration_seconds"), 0, output_field=IntegerField()),
+            revenue=Coalesce(Sum(revenue_expr, filter=Q(billable=True)), zero),
+            cost=Coalesce(Sum(cost_expr), zero),
+            entries=Count("id"),
+        )
+        .order_by(label, key)
+    )
+    rows = []
+    total_revenue = total_cost = Decimal("0.00")
+    for r in rows_qs:
+        revenue = round_money(r["revenue"] / SECONDS_PER_HOUR)
+        cost = round_money(r["cost"] / SECONDS_PER_HOUR)
+        total_revenue += revenue
+        total_cost += cost
+        margin = revenue - cost
+        rows.append(
+            ProfitRow(
+                key=r[key],
+                label=r[label] or f"(no {group_by})",
+                seconds=r["seconds"],
+                revenue=revenue,
+                cost=cost if sensitive else None,
+                margin=margin if sensitive else None,
+                margin_percent=_margin_percent(margin, revenue) if sensitive else None,
+            )
+        )
+    total_margin = total_revenue - total_cost
+    return Profitability(
+        group_by=group_by,
+        rows=rows,
+        revenue=total_revenue,
+        cost=total_cost if sensitive else None,
+        margin=total_margin if sensitive else None,
+        margin_percent=_margin_percent(total_margin, total_revenue) if sensitive else None,
+        redacted=[] if sensitive else list(SENSITIVE_PROFIT_FIELDS),
+    )
