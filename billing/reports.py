@@ -14,9 +14,11 @@ from typing import Any
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.utils import timezone
 
+from billing.models import Expense
 from billing.money import SECONDS_PER_HOUR, round_money
-from timesheets.models import EntryState
+from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
 from timesheets.selectors import day_start_utc, time_entry_filter, week_start_for
 from workspaces import policies
 from workspaces.errors import Invalid
@@ -303,3 +305,124 @@ def profitability(*, actor: Principal, date_from: date, date_to: date, group_by:
         margin_percent=_margin_percent(total_margin, total_revenue) if sensitive else None,
         redacted=[] if sensitive else list(SENSITIVE_PROFIT_FIELDS),
     )
+
+
+# --- unbilled ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnbilledProject:
+    project_id: int
+    project_name: str
+    seconds: int
+    time_amount: Decimal
+    expense_amount: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return self.time_amount + self.expense_amount
+
+
+@dataclass(frozen=True)
+class UnbilledClient:
+    client_id: int
+    client_name: str
+    projects: list[UnbilledProject]
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((p.amount for p in self.projects), Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class Unbilled:
+    as_of: date
+    clients: list[UnbilledClient]
+    pending_review_seconds: int
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((c.amount for c in self.clients), Decimal("0.00"))
+
+
+def unbilled(*, actor: Principal, as_of: date | None = None) -> Unbilled:
+    """Approved, billable, not-yet-invoiced time and expenses up to ``as_of``, per client and
+    project, with amounts at the snapshotted rates (expenses at cost). Managers and up. Four
+    queries: time and expenses are summed per member and day (or week) in the database, then
+    kept where that member's week is approved."""
+    policies.ensure(actor, Perm.INVOICE_VIEW)
+    workspace = actor.workspace
+    as_of = as_of or timezone.localdate(timezone=workspace.tzinfo)
+    until = day_start_utc(workspace, as_of + timedelta(days=1))
+    billable_time = TimeEntry.objects.filter(
+        workspace=workspace,
+        billable=True,
+        ended_at__isnull=False,
+        started_at__lt=until,
+        invoice_line__isnull=True,
+        project__client__isnull=False,
+    )
+    rate_seconds = ExpressionWrapper(F("duration_seconds") * F("billable_rate"), output_field=MONEY)
+    time_rows = list(
+        billable_time.filter(state=EntryState.ACTIVE)
+        .annotate(day=TruncDate("started_at", tzinfo=workspace.tzinfo))
+        .values("project_id", "project__name", "project__client_id", "project__client__name", "member_id", "day")
+        .annotate(
+            seconds=Sum("duration_seconds"),
+            money=Coalesce(Sum(rate_seconds), Value(Decimal("0"), output_field=MONEY)),
+        )
+        .order_by()
+    )
+    expense_rows = list(
+        Expense.objects.filter(
+            workspace=workspace, billable=True, state="active", invoice_line__isnull=True, date__lte=as_of
+        )
+        .exclude(project__client__isnull=True)
+        .values("project_id", "project__name", "project__client_id", "project__client__name", "member_id", "date")
+        .annotate(amount=Sum("amount"))
+        .order_by()
+    )
+    approved = set(
+        Timesheet.objects.filter(
+            workspace=workspace,
+            status=TimesheetStatus.APPROVED,
+            member_id__in={r["member_id"] for r in time_rows} | {r["member_id"] for r in expense_rows},
+        ).values_list("member_id", "week_start")
+    )
+    projects: dict[int, dict[str, Any]] = {}
+
+    def slot(row: dict[str, Any]) -> dict[str, Any]:
+        return projects.setdefault(
+            row["project_id"],
+            {
+                "name": row["project__name"],
+                "client_id": row["project__client_id"],
+                "client_name": row["project__client__name"],
+                "seconds": 0,
+                "money": Decimal("0"),
+                "expenses": Decimal("0.00"),
+            },
+        )
+
+    for r in time_rows:
+        if (r["member_id"], week_start_for(workspace, r["day"])) in approved:
+            s = slot(r)
+            s["seconds"] += r["seconds"]
+            s["money"] += r["money"]
+    for r in expense_rows:
+        if (r["member_id"], week_start_for(workspace, r["date"])) in approved:
+            slot(r)["expenses"] += r["amount"]
+    clients: dict[int, UnbilledClient] = {}
+    for project_id, s in sorted(projects.items(), key=lambda item: (item[1]["client_name"], item[1]["name"])):
+        client = clients.setdefault(s["client_id"], UnbilledClient(s["client_id"], s["client_name"], []))
+        client.projects.append(
+            UnbilledProject(
+                project_id=project_id,
+                project_name=s["name"],
+                seconds=s["seconds"],
+                time_amount=round_money(s["money"] / SECONDS_PER_HOUR),
+                expense_amount=s["expenses"],
+            )
+        )
+    pending = billable_time.filter(state=EntryState.DRAFT).aggregate(s=Coalesce(Sum("duration_seconds"), 0))["s"]
+    return Unbilled(as_of=as_of, clients=list(clients.values()), pending_review_seconds=pending)

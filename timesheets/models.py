@@ -39,6 +39,10 @@ class TimeEntry(models.Model):
     # Rates resolved when the entry was created, so a later rate change does not reprice history.
     billable_rate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     cost_rate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # Set while the entry is on a (draft, issued or paid) invoice: it is then locked. Voiding releases it.
+    invoice_line = models.ForeignKey(
+        "billing.InvoiceLine", null=True, blank=True, on_delete=models.SET_NULL, related_name="time_entries"
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)

@@ -69,7 +69,11 @@ def _check_window(started_at: datetime, ended_at: datetime | None) -> tuple[date
     return started_at, ended_at, seconds
 
 
-def _ensure_unlocked(workspace: Workspace, member: Membership, started_at: datetime) -> None:
+def _ensure_unlocked(
+    workspace: Workspace, member: Membership, started_at: datetime, entry: TimeEntry | None = None
+) -> None:
+    if entry is not None and entry.invoice_line_id is not None:
+        raise Locked("This entry is on an invoice; void the invoice to change it.")
     reason = entry_lock_reason(workspace=workspace, member=member, day=local_date(workspace, started_at))
     if reason is not None:
         raise Locked(reason)
@@ -216,7 +220,7 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
     reject_unknown_fields(data, ENTRY_FIELDS)
     entry, member = _locked_entry(actor, entry)
     workspace = member.workspace
-    _ensure_unlocked(workspace, member, entry.started_at)
+    _ensure_unlocked(workspace, member, entry.started_at, entry)
     project = data.get("project", entry.project)
     task = data.get("task", entry.task if project.pk == entry.project_id else None)
     if project.pk != entry.project_id:
@@ -267,7 +271,7 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
 def time_entry_delete(*, actor: Principal, entry: TimeEntry) -> None:
     """Delete an unlocked entry (a running timer too)."""
     entry, member = _locked_entry(actor, entry)
-    _ensure_unlocked(member.workspace, member, entry.started_at)
+    _ensure_unlocked(member.workspace, member, entry.started_at, entry)
     audit.record(
         action="time_entry.delete",
         actor=actor,

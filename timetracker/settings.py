@@ -30,7 +30,12 @@ def env_list(name: str) -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
 if not DEBUG:
-    missing = [name for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL") if not os.environ.get(name)]
+    # ALLOWED_HOSTS counts as given only if it names at least one host (e.g. not ",").
+    missing = [
+        name
+        for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")
+        if not (env_list(name) if name == "ALLOWED_HOSTS" else os.environ.get(name, "").strip())
+    ]
     if missing:
         raise ImproperlyConfigured(
             "Production settings (DJANGO_DEBUG off) need these environment variables: "

@@ -8,7 +8,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from workspaces.models import User
 from workspaces.selectors import membership_list_for_user
@@ -39,7 +39,7 @@ def _broker_status() -> dict[str, object]:
     return {"status": "ok", "ms": round((time.monotonic() - started) * 1000, 1)}
 
 
-@require_GET
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 while the database answers; the broker's state is reported but does not fail it."""

@@ -54,6 +54,21 @@ class AuditedAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             self._audit(request, obj, "change" if change else "add", {"fields": sorted(form.changed_data)})
 
+    def save_formset(self, request: HttpRequest, form: ModelForm, formset: Any, change: bool) -> None:
+        """Inline rows (members of a workspace, tasks of a project) are audited like the main object."""
+        with transaction.atomic():
+            instances = formset.save(commit=False)  # collects new, changed and deleted rows; writes nothing
+            for obj in formset.deleted_objects:
+                self._audit(request, obj, "delete", {"inline": True})  # before the delete: it still has its id
+                obj.delete()
+            for obj in instances:
+                obj.save()
+            formset.save_m2m()
+            for obj in formset.new_objects:
+                self._audit(request, obj, "add", {"inline": True})
+            for obj, changed in formset.changed_objects:
+                self._audit(request, obj, "change", {"inline": True, "fields": sorted(changed)})
+
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         with transaction.atomic():
             self._audit(request, obj, "delete", {})
@@ -70,7 +85,7 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff", "last_login")
 
 

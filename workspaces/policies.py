@@ -47,6 +47,8 @@ class Perm(StrEnum):
     TIMESHEET_REOPEN = "timesheet.reopen"
     SENSITIVE_VIEW = "sensitive.view"
     AUDIT_VIEW = "audit.view"
+    INVOICE_VIEW = "invoice.view"
+    INVOICE_MANAGE = "invoice.manage"
 
 
 RULES: dict[Perm, Rule] = {
@@ -70,6 +72,8 @@ RULES: dict[Perm, Rule] = {
     Perm.TIMESHEET_REOPEN: Rule(Role.ADMIN, Scope.ADMIN),
     Perm.SENSITIVE_VIEW: Rule(Role.ADMIN, Scope.READ),
     Perm.AUDIT_VIEW: Rule(Role.ADMIN, Scope.ADMIN),
+    Perm.INVOICE_VIEW: Rule(Role.MANAGER, Scope.READ),
+    Perm.INVOICE_MANAGE: Rule(Role.ADMIN, Scope.WRITE),
 }
 
 

@@ -10,88 +10,103 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")
 CONFIG_VARS = {"DJANGO_DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "TIMETRACKER_VAR_DIR"}
 SETUP = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'timetracker.settings'); django.setup()"
+TEST_DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/timetracker")
 
 
 def clean_env(**values: str) -> dict[str, str]:
+    """This process's environment without any of the settings' inputs, plus ``values``."""
     env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS and not k.startswith("PYTEST")}
     env.update(values)
     return env
 
 
-def production_env() -> dict[str, str]:
+def production_env(var_dir: Path) -> dict[str, str]:
+    secret_key = secrets.token_urlsafe(48)
+    assert len(secret_key) == 64
     return clean_env(
         DJANGO_DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(64),
+        SECRET_KEY=secret_key,
         ALLOWED_HOSTS="timetracker.example.com",
-        DATABASE_URL=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/timetracker"),
+        DATABASE_URL=TEST_DATABASE_URL,
         REDIS_URL="redis://127.0.0.1:6379/0",
+        TIMETRACKER_VAR_DIR=str(var_dir),
     )
 
 
-def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
-def test_production_refuses_to_start_without_required_settings(missing):
-    env = production_env()
-    del env[missing]
-    result = run_python(SETUP, env)
-    assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
-    assert missing in result.stderr.splitlines()[-1]
-
-
-def test_production_starts_with_everything_given():
-    result = run_python(SETUP + "; from django.conf import settings; print(settings.DEBUG)", production_env())
+def settings_dump(env: dict[str, str]) -> dict:
+    code = (
+        SETUP + "; import json; from django.conf import settings as s; print(json.dumps({"
+        "'debug': s.DEBUG, 'eager': s.CELERY_TASK_ALWAYS_EAGER, 'broker': s.CELERY_BROKER_URL,"
+        "'engine': s.DATABASES['default']['ENGINE'], 'name': str(s.DATABASES['default']['NAME']),"
+        "'cache': s.CACHES['default']['BACKEND'], 'cache_location': s.CACHES['default'].get('LOCATION')}))"
+    )
+    result = run(["-c", code], env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    return json.loads(result.stdout)
 
 
-def test_check_deploy_has_no_warnings():
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=production_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+@pytest.mark.parametrize("missing", REQUIRED_IN_PRODUCTION)
+def test_without_debug_a_missing_required_variable_stops_the_start(tmp_path, missing):
+    # given: everything production needs except one, and DJANGO_DEBUG not set at all
+    env = production_env(tmp_path)
+    del env["DJANGO_DEBUG"], env[missing]
+
+    result = run(["-c", SETUP], env)
+
+    assert result.returncode != 0
+    assert "django.core.exceptions.ImproperlyConfigured" in result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    assert missing in message
+    # only the missing one is named, so the operator knows what to set
+    assert [name for name in REQUIRED_IN_PRODUCTION if name in message] == [missing]
+
+
+def test_without_debug_and_with_every_required_variable_it_starts(tmp_path):
+    env = production_env(tmp_path)
+    del env["DJANGO_DEBUG"]
+
+    dump = settings_dump(env)
+
+    assert dump["debug"] is False
+    assert dump["engine"] == "django.db.backends.postgresql"
+
+
+def test_check_deploy_has_no_warnings(tmp_path):
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env(tmp_path))
+
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "WARNINGS" not in output
     assert "System check identified no issues" in output
 
 
-def _settings_dump(env: dict[str, str]) -> dict:
-    code = (
-        SETUP + "; import json; from django.conf import settings as s; print(json.dumps({"
-        "'eager': s.CELERY_TASK_ALWAYS_EAGER, 'broker': s.CELERY_BROKER_URL,"
-        "'engine': s.DATABASES['default']['ENGINE'], 'name': str(s.DATABASES['default']['NAME']),"
-        "'cache': s.CACHES['default']['BACKEND']}))"
-    )
-    result = run_python(code, env)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+def test_local_debug_run_without_redis_is_sqlite_and_eager(tmp_path):
+    dump = settings_dump(clean_env(DJANGO_DEBUG="1", TIMETRACKER_VAR_DIR=str(tmp_path)))
 
-
-def test_local_default_is_sqlite_under_var_and_eager_celery(tmp_path):
-    dump = _settings_dump(clean_env(DJANGO_DEBUG="1", TIMETRACKER_VAR_DIR=str(tmp_path)))
+    assert dump["debug"] is True
     assert dump["engine"] == "django.db.backends.sqlite3"
     assert dump["name"] == str(tmp_path / "timetracker.sqlite3")
     assert dump["eager"] is True
-    assert dump["cache"].endswith("LocMemCache")
+    assert dump["broker"] == "memory://"
+    assert dump["cache"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
-def test_redis_url_makes_celery_use_the_broker_and_the_cache_redis(tmp_path):
-    dump = _settings_dump(
-        clean_env(DJANGO_DEBUG="1", TIMETRACKER_VAR_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:6379/3")
-    )
+def test_redis_url_turns_eager_off_and_caches_in_redis(tmp_path):
+    env = clean_env(DJANGO_DEBUG="1", TIMETRACKER_VAR_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:6379/3")
+
+    dump = settings_dump(env)
+
     assert dump["eager"] is False
     assert dump["broker"] == "redis://127.0.0.1:6379/3"
     assert dump["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert dump["cache_location"] == "redis://127.0.0.1:6379/3"
 
 
 def test_celery_acknowledges_late_and_requeues_on_worker_loss():
@@ -100,3 +115,11 @@ def test_celery_acknowledges_late_and_requeues_on_worker_loss():
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_an_allowed_hosts_list_without_hosts_is_refused(tmp_path):
+    env = production_env(tmp_path)
+    env["ALLOWED_HOSTS"] = " , "
+    result = run(["-c", SETUP], env)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr.splitlines()[-1]

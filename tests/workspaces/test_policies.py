@@ -33,6 +33,8 @@ EXPECTED = {
     Perm.TIMESHEET_REOPEN: (Role.ADMIN, "admin"),
     Perm.SENSITIVE_VIEW: (Role.ADMIN, "read"),
     Perm.AUDIT_VIEW: (Role.ADMIN, "admin"),
+    Perm.INVOICE_VIEW: (Role.MANAGER, "read"),
+    Perm.INVOICE_MANAGE: (Role.ADMIN, "write"),
 }
 
 

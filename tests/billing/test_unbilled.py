@@ -1,0 +1,82 @@
+"""Unbilled: approved, billable, uninvoiced work per client and project — gone once invoiced, back on void."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from billing import invoice_services as invoices
+from billing.models import Expense
+from billing.reports import unbilled
+from tests.billing.test_invoices import JUNE, WEEK, approve, work
+from tests.factories import ClientFactory, ProjectFactory
+from timesheets.models import EntryState
+from workspaces.errors import Forbidden
+
+
+@pytest.fixture
+def world(workspace, member, other_member):
+    globex = ClientFactory(workspace=workspace, name="Globex")
+    acme = ClientFactory(workspace=workspace, name="Acme Corp")
+    site = ProjectFactory(workspace=workspace, client=globex, name="Site", team=[member, other_member])
+    app = ProjectFactory(workspace=workspace, client=acme, name="App", team=[member])
+    approve(member)
+    work(member, site, WEEK, 5400, rate="100.00")
+    work(member, app, WEEK + timedelta(days=1), 3600, rate="80.00")
+    work(other_member, site, WEEK, 3600)  # week not approved
+    work(member, site, WEEK + timedelta(days=2), 3600, state=EntryState.DRAFT)
+    Expense.objects.create(
+        workspace=workspace, member=member, project=site, date=WEEK, amount=Decimal("12.30"),
+        currency="EUR", category="Travel", created_by=member.user,
+    )  # fmt: skip
+    return {"globex": globex, "acme": acme, "site": site, "app": app}
+
+
+def test_unbilled_per_client_and_project(as_admin, world):
+    report = unbilled(actor=as_admin, as_of=JUNE[1])
+    summary = [
+        (c.client_name, [(p.project_name, p.seconds, p.time_amount, p.expense_amount) for p in c.projects])
+        for c in report.clients
+    ]
+    assert summary == [
+        ("Acme Corp", [("App", 3600, Decimal("80.00"), Decimal("0.00"))]),
+        ("Globex", [("Site", 5400, Decimal("150.00"), Decimal("12.30"))]),
+    ]
+    assert report.amount == Decimal("242.30")
+    assert report.pending_review_seconds == 3600
+
+
+def test_invoiced_work_leaves_unbilled_and_comes_back_on_void(as_admin, world):
+    before = unbilled(actor=as_admin, as_of=JUNE[1])
+    invoice = invoices.invoice_build(actor=as_admin, client=world["globex"], period_start=JUNE[0], period_end=JUNE[1])
+    assert invoice.subtotal == next(c.amount for c in before.clients if c.client_name == "Globex")
+    assert [c.client_name for c in unbilled(actor=as_admin, as_of=JUNE[1]).clients] == ["Acme Corp"]
+    invoices.invoice_void(actor=as_admin, invoice=invoices.invoice_issue(actor=as_admin, invoice=invoice))
+    assert unbilled(actor=as_admin, as_of=JUNE[1]).amount == before.amount
+
+
+def test_as_of_cuts_the_period(as_admin, world):
+    assert unbilled(actor=as_admin, as_of=WEEK).amount == Decimal("162.30")
+    assert unbilled(actor=as_admin, as_of=WEEK - timedelta(days=1)).clients == []
+
+
+def test_members_cannot_see_unbilled(as_member, world):
+    with pytest.raises(Forbidden):
+        unbilled(actor=as_member)
+
+
+def test_constant_number_of_queries(as_admin, world, member, workspace):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            unbilled(actor=as_admin, as_of=date(2026, 8, 31))
+        return len(ctx.captured_queries)
+
+    one = count()
+    for i in range(10):
+        week = WEEK + timedelta(days=7 * (i + 1))
+        approve(member, week)
+        project = ProjectFactory(workspace=workspace, client=world["globex"], team=[member])
+        work(member, project, week, 3600)
+    assert count() == one == 4
