@@ -7,16 +7,21 @@ is rounded once on the subtotal, and the total is their sum (a CHECK constraint 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from billing.models import Expense, Invoice, InvoiceLine, InvoiceLineKind, InvoiceStatus
 from billing.money import SECONDS_PER_HOUR, amount_for, round_money
+from billing.pdf import invoice_pdf_bytes
+from billing.tasks import render_invoice_pdf
 from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
 from timesheets.selectors import day_start_utc, local_date, week_start_for
 from workspaces import audit, policies
@@ -26,6 +31,7 @@ from workspaces.policies import Perm
 from workspaces.principals import Principal
 
 MAX_TAX_RATE = Decimal("100")
+logger = logging.getLogger(__name__)
 
 
 def _locked_invoice(actor: Principal, invoice: Invoice, *, status: str | None = None) -> Invoice:
@@ -232,6 +238,32 @@ def invoice_issue(*, actor: Principal, invoice: Invoice) -> Invoice:
     invoice.issued_at = timezone.now()
     invoice.save(update_fields=["number", "status", "issued_at"])
     audit.record(action="invoice.issue", actor=actor, target=invoice, detail={"number": invoice.number})
+    transaction.on_commit(partial(_queue_pdf, invoice.pk))
+    return invoice
+
+
+def _queue_pdf(invoice_id: int) -> None:
+    # The invoice is issued whatever happens here; a PDF that could not be queued is rendered
+    # again by calling render_invoice_pdf (or invoice_pdf_store) later.
+    try:
+        render_invoice_pdf.delay(invoice_id=invoice_id)
+    except Exception:  # the broker being down must not fail an issued invoice
+        logger.exception("Could not queue the PDF of invoice %s", invoice_id)
+
+
+def invoice_pdf_store(*, invoice_id: int) -> Invoice | None:
+    """Render an issued (or paid, or void) invoice to PDF and store it. Idempotent: rendering
+    again replaces the file with the same content. Drafts are not rendered."""
+    invoice = (
+        Invoice.objects.select_related("workspace", "client").prefetch_related("lines").filter(pk=invoice_id).first()
+    )
+    if invoice is None or invoice.status == InvoiceStatus.DRAFT:
+        return None
+    content = invoice_pdf_bytes(invoice)
+    if invoice.pdf:
+        invoice.pdf.delete(save=False)
+    invoice.pdf.save(f"invoice-{invoice.workspace.slug}-{invoice.number}.pdf", ContentFile(content), save=False)
+    Invoice.objects.filter(pk=invoice.pk).update(pdf=invoice.pdf.name)
     return invoice
 
 

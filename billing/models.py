@@ -73,6 +73,7 @@ class Invoice(models.Model):
     tax = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     notes = models.TextField(blank=True)
+    pdf = models.FileField(upload_to="invoices/%Y/", blank=True, help_text="Rendered after issuing.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=now)
     issued_at = models.DateTimeField(null=True, blank=True)

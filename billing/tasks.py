@@ -20,3 +20,12 @@ def check_budgets() -> int:
     from billing.services import budget_alerts_check
 
     return sum(len(budget_alerts_check(workspace=ws)) for ws in Workspace.objects.filter(is_active=True))
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def render_invoice_pdf(*, invoice_id: int) -> str:
+    """Render and store an issued invoice's PDF (idempotent: a redelivery renders it again)."""
+    from billing.invoice_services import invoice_pdf_store
+
+    invoice = invoice_pdf_store(invoice_id=invoice_id)
+    return invoice.pdf.name if invoice is not None else ""
