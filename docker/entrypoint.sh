@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Container entry point: `web`, `worker`, `beat`, `manage <args>`, or any command.
+# Container entry point: `web`, `worker`, `beat`, `manage <args>`, or any other command as is.
+# The image's WORKDIR (/app) holds manage.py; `exec` makes the server PID 1 so it gets SIGTERM.
 set -euo pipefail
 
 case "${1:-web}" in
   web)
+    # Every web replica migrates before serving; with several replicas, run
+    # `manage migrate` once beforehand so they do not race.
     python manage.py migrate --noinput
     exec gunicorn timetracker.asgi:application \
       -k uvicorn_worker.UvicornWorker \
       --bind 0.0.0.0:8000 \
       --workers "${WEB_CONCURRENCY:-2}" \
+      --worker-tmp-dir /dev/shm \
       --access-logfile -
     ;;
   worker)
     exec celery -A timetracker worker --loglevel INFO --concurrency "${CELERY_CONCURRENCY:-2}"
     ;;
   beat)
+    # Run exactly one beat: two would send every scheduled task twice.
     exec celery -A timetracker beat --loglevel INFO --schedule /tmp/celerybeat-schedule
     ;;
   manage)

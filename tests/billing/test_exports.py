@@ -2,12 +2,14 @@
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import openpyxl
+import pytest
 
-from billing.exports import ENTRY_COLUMNS, csv_lines, entry_rows, xlsx_file
+from billing.exports import CHUNK, ENTRY_COLUMNS, csv_lines, entry_rows, xlsx_file
 from tests.factories import TagFactory, TimeEntryFactory
+from timesheets.models import TimeEntry
 from timesheets.selectors import time_entry_list
 
 
@@ -42,3 +44,48 @@ def test_an_xlsx_export_opens_with_its_rows(as_manager, member, project, workspa
     values = list(sheet.iter_rows(values_only=True))
     assert values[0] == ENTRY_COLUMNS
     assert len(values) == 2
+
+
+ROWS = 100_000
+
+
+@pytest.fixture
+def many_entries(member, project):
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    TimeEntry.objects.bulk_create(
+        (
+            TimeEntry(
+                workspace=member.workspace,
+                member=member,
+                project=project,
+                started_at=start + timedelta(minutes=10 * i),
+                ended_at=start + timedelta(minutes=10 * i + 5),
+                duration_seconds=300,
+                billable=True,
+                created_by=member.user,
+            )
+            for i in range(ROWS)
+        ),
+        batch_size=10_000,
+    )
+
+
+@pytest.mark.slow
+def test_100k_rows_stream_a_chunk_at_a_time(as_manager, workspace, many_entries, monkeypatch):
+    """The first lines of a 100 000-row export come out after at most one chunk was loaded."""
+    loaded = 0
+    original = TimeEntry.from_db.__func__  # type: ignore[attr-defined]
+
+    def counting_from_db(cls, db, field_names, values):
+        nonlocal loaded
+        loaded += 1
+        return original(cls, db, field_names, values)
+
+    monkeypatch.setattr(TimeEntry, "from_db", classmethod(counting_from_db))
+    lines = csv_lines(ENTRY_COLUMNS, entry_rows(time_entry_list(actor=as_manager), workspace))
+    first = [next(lines) for _ in range(11)]  # the header and ten rows
+    assert first[0].startswith("\ufeff".encode())
+    assert 10 <= loaded <= CHUNK
+    rest = sum(1 for _ in lines)
+    assert rest == ROWS - 10
+    assert loaded == ROWS
