@@ -17,6 +17,8 @@ import xlsxwriter
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from billing.reports import HoursSummary, Profitability, Unbilled, UtilizationRow
+from billing.selectors import BudgetHealth
 from timesheets.models import TimeEntry
 from workspaces.models import Workspace
 
@@ -92,3 +94,68 @@ def xlsx_file(header: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: st
     book.close()
     handle.seek(0)
     return handle
+
+
+# --- reports as tables (header, rows) for csv_lines / xlsx_file --------------------------------
+
+Table = tuple[tuple[str, ...], list[list[Any]]]
+
+
+def _hours(seconds: int) -> str:
+    return f"{seconds / 3600:.2f}"
+
+
+def hours_summary_table(summary: HoursSummary) -> Table:
+    header = (summary.group_by, "hours", "billable_hours", "non_billable_hours")
+    rows = [
+        [r.label, _hours(r.seconds), _hours(r.billable_seconds), _hours(r.non_billable_seconds)] for r in summary.rows
+    ]
+    rows.append(
+        ["total", _hours(summary.total_seconds), _hours(summary.billable_seconds), _hours(summary.non_billable_seconds)]
+    )
+    rows.append(["pending review (drafts)", _hours(summary.pending_review_seconds), "", ""])
+    return header, rows
+
+
+def utilization_table(report: list[UtilizationRow]) -> Table:
+    header = ("member", "billable_hours", "non_billable_hours", "capacity_hours", "utilization_percent")
+    return header, [
+        [
+            r.username,
+            _hours(r.billable_seconds),
+            _hours(r.non_billable_seconds),
+            r.capacity_hours,
+            r.utilization_percent,
+        ]
+        for r in report
+    ]
+
+
+def budget_health_table(report: list[BudgetHealth]) -> Table:
+    columns = (
+        "project_name", "period", "budget_hours", "used_hours", "remaining_hours", "budget_amount", "used_amount",
+        "remaining_amount", "percent", "forecast_percent", "status",
+    )  # fmt: skip
+    header = ("project", *columns[1:])
+    return header, [[getattr(h, column) for column in columns] for h in report]
+
+
+def unbilled_table(report: Unbilled) -> Table:
+    header = ("client", "project", "hours", "time_amount", "expense_amount", "amount")
+    rows = [
+        [c.client_name, p.project_name, _hours(p.seconds), p.time_amount, p.expense_amount, p.amount]
+        for c in report.clients
+        for p in c.projects
+    ]
+    rows.append(["total", "", "", "", "", report.amount])
+    return header, rows
+
+
+def profitability_table(report: Profitability) -> Table:
+    """Redacted figures are left empty, and a last row says which were withheld."""
+    header = (report.group_by, "hours", "revenue", "cost", "margin", "margin_percent")
+    rows = [[r.label, _hours(r.seconds), r.revenue, r.cost, r.margin, r.margin_percent] for r in report.rows]
+    rows.append(["total", "", report.revenue, report.cost, report.margin, report.margin_percent])
+    if report.redacted:
+        rows.append([f"redacted: {', '.join(report.redacted)}", "", "", "", "", ""])
+    return header, rows

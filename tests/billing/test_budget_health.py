@@ -101,3 +101,25 @@ def test_one_query_whatever_the_rows(as_manager, member, workspace):
         p = ProjectFactory(workspace=workspace, budget_amount=Decimal("1000"), budget_period="monthly")
         work(member, p, date(2026, 6, 1 + i % 9), 1)
     assert count() == one == 1
+
+
+def test_budget_health_exports(as_manager, member, workspace):
+    from billing.exports import budget_health_table
+
+    project = ProjectFactory(workspace=workspace, name="Relaunch", budget_hours=Decimal("10"))
+    work(member, project, date(2026, 6, 1), 8.5)
+    header, rows = budget_health_table(budget_health(actor=as_manager, as_of=AS_OF))
+    assert header[0] == "project"
+    assert dict(zip(header, rows[0], strict=True)) == {
+        "project": "Relaunch",
+        "period": "total",
+        "budget_hours": Decimal("10.00"),
+        "used_hours": Decimal("8.50"),
+        "remaining_hours": Decimal("1.50"),
+        "budget_amount": None,
+        "used_amount": Decimal("850.00"),
+        "remaining_amount": None,
+        "percent": Decimal("85.0"),
+        "forecast_percent": None,
+        "status": "warning",
+    }

@@ -183,3 +183,39 @@ def test_reports_run_a_constant_number_of_queries(as_admin, workspace, member, g
         other = ProjectFactory(workspace=workspace, team=[member])
         at(datetime(2026, 3, 23, 10, tzinfo=BERLIN) + timedelta(hours=i * 3), 600, member, other)
     assert count() == one == (2, 1, 1)
+
+
+def test_every_report_exports_to_csv_with_the_same_numbers(as_admin, as_manager, fixture):
+    import csv
+    import io
+
+    from billing.exports import (
+        csv_lines,
+        hours_summary_table,
+        profitability_table,
+        unbilled_table,
+        utilization_table,
+    )
+    from billing.reports import unbilled
+
+    def table(header_rows):
+        header, rows = header_rows
+        body = b"".join(csv_lines(header, rows)).decode("utf-8-sig")
+        return list(csv.reader(io.StringIO(body)))
+
+    hours = table(hours_summary_table(hours_summary(actor=as_manager, date_from=MON, date_to=NEXT_MON)))
+    assert hours[0] == ["project", "hours", "billable_hours", "non_billable_hours"]
+    assert ["P1", "3.50", "3.50", "0.00"] in hours
+    assert ["total", "4.50", "3.50", "1.00"] in hours
+    assert ["pending review (drafts)", "1.00", "", ""] in hours
+
+    util = table(utilization_table(utilization(actor=as_manager, date_from=MON, date_to=SUN)))
+    assert ["member", "2.00", "1.00", "40.00", "5.0"] in util
+
+    profit = table(profitability_table(profitability(actor=as_manager, date_from=MON, date_to=NEXT_MON)))
+    assert ["P1", "3.50", "380.00", "", "", ""] in profit
+    assert profit[-1] == ["redacted: cost, margin, margin_percent", "", "", "", "", ""]
+    full = table(profitability_table(profitability(actor=as_admin, date_from=MON, date_to=NEXT_MON)))
+    assert ["P1", "3.50", "380.00", "125.00", "255.00", "67.1"] in full
+
+    assert table(unbilled_table(unbilled(actor=as_admin, as_of=NEXT_MON)))[-1] == ["total", "", "", "", "", "0.00"]
