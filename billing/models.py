@@ -153,3 +153,29 @@ class Expense(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.amount} {self.currency} ({self.date})"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class WorkspaceExport(models.Model):
+    """A data-portability export of a whole workspace (JSON per model, zipped), made by a task."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Export of {self.workspace} ({self.status})"

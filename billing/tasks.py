@@ -29,3 +29,11 @@ def render_invoice_pdf(*, invoice_id: int) -> str:
 
     invoice = invoice_pdf_store(invoice_id=invoice_id)
     return invoice.pdf.name if invoice is not None else ""
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def export_workspace(*, export_id: int) -> str:
+    """Build a workspace's data-portability zip (idempotent: a finished export is left as is)."""
+    from billing.portability import workspace_export_build
+
+    return workspace_export_build(export_id=export_id).file.name
