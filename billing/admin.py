@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from billing.models import BudgetAlert, Expense, Invoice, InvoiceLine, Notification
+from billing.models import BudgetAlert, Expense, Invoice, InvoiceLine, Notification, WorkspaceExport
 from workspaces.admin import ReadOnlyAdmin
 
 
@@ -53,3 +53,10 @@ class ExpenseAdmin(ReadOnlyAdmin):
     list_filter = ("billable", "state", "category", "workspace")
     search_fields = ("description", "category", "project__name", "member__user__username")
     list_select_related = ("member__user", "member__workspace", "project")
+
+
+@admin.register(WorkspaceExport)
+class WorkspaceExportAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "workspace", "requested_by", "status", "file", "finished_at")
+    list_filter = ("status", "workspace")
+    list_select_related = ("workspace", "requested_by")

@@ -9,7 +9,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from billing.models import BudgetAlert, Expense, Invoice, InvoiceLine, Notification
+from billing.models import BudgetAlert, Expense, Invoice, InvoiceLine, Notification, WorkspaceExport
 from tests.factories import (
     AuditEventFactory,
     ClientFactory,
@@ -157,6 +157,7 @@ def one_of_each():
             workspace=membership.workspace, user=membership.user, kind="budget_alert", message="x"
         ),
         "invoice": invoice,
+        "workspaceexport": WorkspaceExport.objects.create(workspace=membership.workspace, requested_by=membership.user),
         "expense": Expense.objects.create(
             workspace=membership.workspace,
             member=membership,
@@ -192,6 +193,7 @@ def test_every_model_of_the_apps_is_registered():
         "notification",
         "invoice",
         "expense",
+        "workspaceexport",
     }
 
 
