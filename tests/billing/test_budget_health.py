@@ -123,3 +123,28 @@ def test_budget_health_exports(as_manager, member, workspace):
         "forecast_percent": None,
         "status": "warning",
     }
+
+
+def test_budget_health_matches_plain_python(as_manager, member, workspace):
+    from timesheets.models import TimeEntry
+
+    total = ProjectFactory(workspace=workspace, budget_hours=Decimal("50"), budget_amount=Decimal("9000"))
+    monthly = ProjectFactory(workspace=workspace, budget_hours=Decimal("20"), budget_period="monthly")
+    for i, day in enumerate(
+        [date(2026, 5, 20), date(2026, 5, 31), date(2026, 6, 1), date(2026, 6, 9), date(2026, 6, 12)]
+    ):
+        work(member, total, day, 1 + i * 0.25, hour=9)
+        work(member, monthly, day, 2, hour=23 if i == 1 else 14, billable=i % 2 == 0)
+    health = {h.project_id: h for h in budget_health(actor=as_manager, as_of=AS_OF)}
+    for project, month_only in ((total, False), (monthly, True)):
+        seconds = Decimal(0)
+        money = Decimal(0)
+        for e in TimeEntry.objects.filter(project=project, state="active"):
+            local = e.started_at.astimezone(BERLIN).date()
+            if local > AS_OF or (month_only and local < AS_OF.replace(day=1)):
+                continue
+            seconds += e.duration_seconds or 0
+            if e.billable:
+                money += Decimal(e.duration_seconds or 0) * (e.billable_rate or 0) / 3600
+        assert health[project.pk].used_hours == (seconds / 3600).quantize(Decimal("0.01"))
+        assert health[project.pk].used_amount == money.quantize(Decimal("0.01"))

@@ -219,3 +219,28 @@ def test_every_report_exports_to_csv_with_the_same_numbers(as_admin, as_manager,
     assert ["P1", "3.50", "380.00", "125.00", "255.00", "67.1"] in full
 
     assert table(unbilled_table(unbilled(actor=as_admin, as_of=NEXT_MON)))[-1] == ["total", "", "", "", "", "0.00"]
+
+
+def _in_period(entry, start: date, end: date) -> bool:
+    local = entry.started_at.astimezone(BERLIN).date()
+    return start <= local <= end
+
+
+def test_utilization_and_profitability_match_plain_python(as_admin, fixture):
+    rows = list(TimeEntry.objects.filter(ended_at__isnull=False, state=EntryState.ACTIVE))
+    billable: dict[int, int] = defaultdict(int)
+    revenue: dict[int, Decimal] = defaultdict(Decimal)
+    cost: dict[int, Decimal] = defaultdict(Decimal)
+    for e in rows:
+        if _in_period(e, MON, SUN) and e.billable:
+            billable[e.member_id] += e.duration_seconds or 0
+        if _in_period(e, MON, NEXT_MON):
+            seconds = Decimal(e.duration_seconds or 0)
+            if e.billable:
+                revenue[e.project_id] += seconds * (e.billable_rate or 0) / 3600
+            cost[e.project_id] += seconds * (e.cost_rate or 0) / 3600
+    util = {r.member_id: r.billable_seconds for r in utilization(actor=as_admin, date_from=MON, date_to=SUN)}
+    assert {k: v for k, v in util.items() if v} == dict(billable)
+    report = profitability(actor=as_admin, date_from=MON, date_to=NEXT_MON)
+    assert {r.key: r.revenue for r in report.rows} == {k: revenue[k].quantize(Decimal("0.01")) for k in cost}
+    assert {r.key: r.cost for r in report.rows} == {k: v.quantize(Decimal("0.01")) for k, v in cost.items()}

@@ -80,3 +80,23 @@ def test_constant_number_of_queries(as_admin, world, member, workspace):
         project = ProjectFactory(workspace=workspace, client=world["globex"], team=[member])
         work(member, project, week, 3600)
     assert count() == one == 4
+
+
+def test_unbilled_matches_plain_python(as_admin, world):
+    from billing.models import Expense as ExpenseModel
+    from timesheets.models import TimeEntry, Timesheet
+
+    approved = set(Timesheet.objects.filter(status="approved").values_list("member_id", "week_start"))
+    expected: dict[int, Decimal] = {}
+    for e in TimeEntry.objects.filter(billable=True, state="active", invoice_line__isnull=True, ended_at__isnull=False):
+        local = e.started_at.astimezone(e.workspace.tzinfo).date()
+        if e.project.client_id and (e.member_id, local - timedelta(days=local.weekday())) in approved:
+            amount = Decimal(e.duration_seconds or 0) * (e.billable_rate or 0) / 3600
+            expected[e.project_id] = expected.get(e.project_id, Decimal("0")) + amount
+    for x in ExpenseModel.objects.filter(billable=True, invoice_line__isnull=True):
+        if (x.member_id, x.date - timedelta(days=x.date.weekday())) in approved:
+            expected[x.project_id] = expected.get(x.project_id, Decimal("0")) + x.amount
+    report = unbilled(actor=as_admin, as_of=JUNE[1])
+    assert {p.project_id: p.amount for c in report.clients for p in c.projects} == {
+        k: v.quantize(Decimal("0.01")) for k, v in expected.items()
+    }

@@ -42,7 +42,9 @@ def dockerfile_env() -> dict[str, str]:
     env: dict[str, str] = {}
     for instruction, args in dockerfile_instructions():
         if instruction == "ENV":
-            env.update(pair.split("=", 1) for pair in args.split())
+            for pair in args.split():
+                key, value = pair.split("=", 1)
+                env[key] = value
     return env
 
 
@@ -151,7 +153,7 @@ def test_entrypoint_is_valid_bash_with_strict_mode():
 
 
 @pytest.fixture
-def stand_ins(tmp_path) -> Iterator[tuple[dict[str, str], Path]]:
+def stand_ins(tmp_path) -> tuple[dict[str, str], Path]:
     """PATH with python, gunicorn and celery replaced by scripts that log their arguments."""
     bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
     bin_dir.mkdir()
@@ -160,7 +162,7 @@ def stand_ins(tmp_path) -> Iterator[tuple[dict[str, str], Path]]:
         script.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\nexit "${{FAIL_{name.replace("-", "_")}:-0}}"\n')
         script.chmod(0o755)
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path)}
-    yield env, log
+    return env, log
 
 
 def run_entrypoint(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -185,10 +187,13 @@ def test_web_does_not_serve_when_migrations_fail(stand_ins):
     assert log.read_text().splitlines() == ["python manage.py migrate --noinput"]
 
 
-def test_no_argument_means_web(stand_ins):
+def test_no_argument_means_web_with_two_workers(stand_ins):
     env, log = stand_ins
     assert run_entrypoint(env).returncode == 0
-    assert log.read_text().splitlines()[-1].startswith("gunicorn timetracker.asgi:application ")
+    assert log.read_text().splitlines()[-1] == (
+        "gunicorn timetracker.asgi:application -k uvicorn_worker.UvicornWorker --bind 0.0.0.0:8000"
+        " --workers 2 --worker-tmp-dir /dev/shm --access-logfile -"
+    )
 
 
 @pytest.mark.parametrize(
