@@ -12,12 +12,15 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from billing.models import Invoice
 from billing.money import SECONDS_PER_HOUR, round_money
 from timesheets.models import EntryState
 from timesheets.selectors import day_start_utc
+from workspaces import policies
 from workspaces.models import BudgetPeriod, Membership, Project, Task
+from workspaces.policies import Perm
 from workspaces.principals import Principal
-from workspaces.selectors import project_list
+from workspaces.selectors import get_or_not_found, project_list
 
 
 @dataclass(frozen=True)
@@ -174,3 +177,11 @@ def budget_health(*, actor: Principal, as_of: date | None = None, project: Proje
             )
         )
     return result
+
+
+def invoice_get(*, actor: Principal, invoice_id: object) -> Invoice:
+    """One invoice of the caller's workspace (managers and up); others' answer 'not found'."""
+    policies.ensure(actor, Perm.INVOICE_VIEW)
+    return get_or_not_found(
+        Invoice.objects.filter(workspace=actor.workspace).select_related("client"), invoice_id, label="Invoice"
+    )

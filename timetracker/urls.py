@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from oauth2_provider import urls as dot_urls
 
+from billing import views as billing_views
 from timetracker import views
 from workspaces import account_views
 from workspaces.api import MeView, WorkspaceDetailView
@@ -32,6 +33,11 @@ urlpatterns = [
         "account/connections/<int:connection_id>/revoke/",
         account_views.connection_revoke,
         name="account-connection-revoke",
+    ),
+    path(
+        "w/<slug:workspace_slug>/invoices/<int:invoice_id>/pdf",
+        billing_views.invoice_pdf,
+        name="invoice-pdf",
     ),
     path("admin/", admin.site.urls),
 ]

@@ -59,3 +59,21 @@ def test_rendering_is_idempotent_and_drafts_are_not_rendered(as_admin, draft):
     assert second.endswith(".pdf")
     issued.refresh_from_db()
     assert issued.pdf.read().startswith(b"%PDF-")
+
+
+def test_the_pdf_downloads_for_managers_of_the_workspace_only(client, as_admin, draft, manager, member):
+    issued = invoices.invoice_issue(actor=as_admin, invoice=draft)
+    url = f"/w/acme/invoices/{issued.pk}/pdf"
+    client.force_login(manager.user)
+    assert client.get(url).status_code == 404  # not rendered yet
+    render_invoice_pdf(invoice_id=issued.pk)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="invoice-1.pdf"'
+    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+    client.force_login(member.user)
+    assert client.get(url).status_code == 404
+    assert client.get(f"/w/elsewhere/invoices/{issued.pk}/pdf").status_code == 404
+    client.logout()
+    assert client.get(url).status_code == 302
