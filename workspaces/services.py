@@ -86,6 +86,15 @@ def _lock(queryset: QuerySet[M], pk: object, label: str) -> M:
     return get_or_not_found(queryset.select_for_update(), pk, label=label)
 
 
+def _apply_and_save(actor: Principal, instance: M, data: Mapping[str, Any], *, allowed: set[str], action: str) -> M:
+    """The shared tail of an update: allow-listed fields set, validated, saved, audited."""
+    changed = apply_updates(instance, data, allowed=allowed)
+    validate_instance(instance)
+    instance.save(update_fields=changed or None)
+    audit.record(action=action, actor=actor, target=instance, detail={"fields": sorted(changed)})
+    return instance
+
+
 def _locked_workspace(actor: Principal) -> Workspace:
     return Workspace.objects.select_for_update().get(pk=actor.workspace.pk)
 
@@ -303,11 +312,7 @@ def client_update(*, actor: Principal, client: Client, data: Mapping[str, Any]) 
     if CLIENT_SENSITIVE_FIELDS & set(data) and not policies.can_view_sensitive(actor):
         raise Forbidden("Contact data is sensitive: only admins with sensitive access can change it.")
     client = _lock(Client.objects.filter(workspace=actor.workspace), client.pk, "Client")
-    changed = apply_updates(client, data, allowed=CLIENT_FIELDS)
-    validate_instance(client)
-    client.save(update_fields=changed or None)
-    audit.record(action="client.update", actor=actor, target=client, detail={"fields": sorted(changed)})
-    return client
+    return _apply_and_save(actor, client, data, allowed=CLIENT_FIELDS, action="client.update")
 
 
 @transaction.atomic
@@ -446,11 +451,7 @@ def task_update(*, actor: Principal, task: Task, data: Mapping[str, Any]) -> Tas
     if "billable_rate" in data:
         policies.ensure(actor, Perm.RATE_MANAGE)
     task = _lock(Task.objects.filter(project__workspace=actor.workspace), task.pk, "Task")
-    changed = apply_updates(task, data, allowed=TASK_FIELDS)
-    validate_instance(task)
-    task.save(update_fields=changed or None)
-    audit.record(action="task.update", actor=actor, target=task, detail={"fields": sorted(changed)})
-    return task
+    return _apply_and_save(actor, task, data, allowed=TASK_FIELDS, action="task.update")
 
 
 @transaction.atomic
@@ -480,11 +481,7 @@ def tag_create(*, actor: Principal, name: str) -> Tag:
 def tag_update(*, actor: Principal, tag: Tag, data: Mapping[str, Any]) -> Tag:
     policies.ensure(actor, Perm.TAG_MANAGE)
     tag = _lock(Tag.objects.filter(workspace=actor.workspace), tag.pk, "Tag")
-    changed = apply_updates(tag, data, allowed=TAG_FIELDS)
-    validate_instance(tag)
-    tag.save(update_fields=changed or None)
-    audit.record(action="tag.update", actor=actor, target=tag, detail={"fields": sorted(changed)})
-    return tag
+    return _apply_and_save(actor, tag, data, allowed=TAG_FIELDS, action="tag.update")
 
 
 @transaction.atomic
