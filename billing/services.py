@@ -173,3 +173,8 @@ def budget_alerts_check(*, workspace: Workspace, as_of: date | None = None) -> l
                 partial(send_notification_email.delay, user_ids=recipients, subject=message, body=message)
             )
     return created
+
+
+def budget_alerts_check_all() -> int:
+    """Check every active workspace (each in its own transaction); return how many alerts fired."""
+    return sum(len(budget_alerts_check(workspace=ws)) for ws in Workspace.objects.filter(is_active=True))

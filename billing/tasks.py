@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
-from workspaces.models import User, Workspace
+from workspaces.models import User
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -17,9 +17,9 @@ def send_notification_email(*, user_ids: list[int], subject: str, body: str) -> 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
 def check_budgets() -> int:
     """Beat: look for newly crossed budget thresholds in every active workspace."""
-    from billing.services import budget_alerts_check
+    from billing.services import budget_alerts_check_all
 
-    return sum(len(budget_alerts_check(workspace=ws)) for ws in Workspace.objects.filter(is_active=True))
+    return budget_alerts_check_all()
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -1,4 +1,4 @@
-"""Writes of time: entries, the timer, weekly timesheets.
+"""Writes of time: entries and the timer (weekly timesheets: timesheet_services.py).
 
 Every write to one member's time first locks that member's Membership row, so overlap,
 lock and one-running-timer checks never race each other; the partial unique constraint on
@@ -8,7 +8,7 @@ running entries is the last word.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -16,13 +16,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.selectors import billable_default, rates_resolve
-from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry, Timesheet, TimesheetStatus
-from timesheets.selectors import entry_lock_reason, local_date, week_start_for
+from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry
+from timesheets.selectors import entry_lock_reason, local_date
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from workspaces.model_update import reject_unknown_fields
 from workspaces.models import Channel, Membership, OverlapPolicy, Project, ProjectStatus, Role, Tag, Task, Workspace
-from workspaces.policies import Perm
 from workspaces.principals import Principal
 
 ENTRY_FIELDS = {"project", "task", "description", "started_at", "ended_at", "billable", "tags"}
@@ -33,7 +32,7 @@ MAX_REASON_LENGTH = 2000
 # --- shared checks --------------------------------------------------------------------------
 
 
-def _lock_member(actor: Principal, member: Membership | None) -> Membership:
+def lock_member_for_time(actor: Principal, member: Membership | None) -> Membership:
     """Lock the member row: every time write of one member is serialized through it."""
     member_id = member.pk if member is not None else actor.membership.pk
     locked = (
@@ -164,7 +163,7 @@ def time_entry_create(
     Billable defaults task → project → workspace; the billable and cost rates are resolved now
     (task → project → member → workspace) and kept on the entry.
     """
-    member = _lock_member(actor, member)
+    member = lock_member_for_time(actor, member)
     policies.ensure_time_write(actor, member)
     workspace = member.workspace
     started_at, ended_at_checked, seconds = _check_window(started_at, ended_at)
@@ -203,7 +202,7 @@ def time_entry_create(
 def _locked_entry(actor: Principal, entry: TimeEntry) -> tuple[TimeEntry, Membership]:
     if entry.workspace_id != actor.workspace.pk:
         raise NotFound("Time entry not found.")
-    member = _lock_member(actor, entry.member)
+    member = lock_member_for_time(actor, entry.member)
     policies.ensure_time_write(actor, member)
     locked = TimeEntry.objects.select_for_update().filter(pk=entry.pk, workspace=actor.workspace).first()
     if locked is None:
@@ -315,7 +314,7 @@ def timer_start(
 
     A running timer is a ``conflict`` unless ``stop_running`` asks to stop it first.
     """
-    member = _lock_member(actor, member)
+    member = lock_member_for_time(actor, member)
     policies.ensure_time_write(actor, member)
     workspace = member.workspace
     now = timezone.now().replace(microsecond=0)
@@ -364,7 +363,7 @@ def timer_start(
 @transaction.atomic
 def timer_stop(*, actor: Principal, member: Membership | None = None, ended_at: datetime | None = None) -> TimeEntry:
     """Stop the running timer now (or at ``ended_at``). A timer past 24 h needs an explicit end."""
-    member = _lock_member(actor, member)
+    member = lock_member_for_time(actor, member)
     policies.ensure_time_write(actor, member)
     running = (
         TimeEntry.objects.select_for_update()
@@ -381,111 +380,3 @@ def timer_stop(*, actor: Principal, member: Membership | None = None, ended_at: 
             fields={"ended_at": ["Give an end at most 24 h after the start."]},
         )
     return _stop(actor, running, ended_at)
-
-
-# --- timesheets -----------------------------------------------------------------------------
-
-
-def _aligned_week(workspace: Workspace, week_start: date) -> date:
-    if week_start_for(workspace, week_start) != week_start:
-        raise Invalid(
-            f"{week_start:%Y-%m-%d} is not the first day of a week in this workspace.",
-            fields={"week_start": ["Give the first day of the week."]},
-        )
-    return week_start
-
-
-def _locked_timesheet(actor: Principal, timesheet: Timesheet) -> tuple[Timesheet, Membership]:
-    if timesheet.workspace_id != actor.workspace.pk:
-        raise NotFound("Timesheet not found.")
-    member = _lock_member(actor, timesheet.member)
-    locked = (
-        Timesheet.objects.select_for_update()
-        .filter(pk=timesheet.pk, workspace=actor.workspace)
-        .select_related("member__user")
-        .first()
-    )
-    if locked is None:
-        raise NotFound("Timesheet not found.")
-    return locked, member
-
-
-@transaction.atomic
-def timesheet_submit(*, actor: Principal, week_start: date, member: Membership | None = None) -> Timesheet:
-    """Submit a member's week (default: the caller's) for approval; its time is then locked."""
-    member = _lock_member(actor, member)
-    if policies.is_self(actor, member):
-        policies.ensure(actor, Perm.TIMESHEET_SUBMIT_OWN)
-    else:
-        policies.ensure(actor, Perm.TIMESHEET_DECIDE)
-    workspace = member.workspace
-    week_start = _aligned_week(workspace, week_start)
-    running = TimeEntry.objects.filter(member=member, ended_at__isnull=True).first()
-    if running is not None and week_start_for(workspace, local_date(workspace, running.started_at)) == week_start:
-        raise Conflict("A timer is still running in this week; stop it before submitting.")
-    if workspace.lock_date is not None and week_start + timedelta(days=6) <= workspace.lock_date:
-        raise Locked(f"The whole week is on or before the workspace lock date ({workspace.lock_date:%Y-%m-%d}).")
-    timesheet, _ = Timesheet.objects.select_for_update().get_or_create(
-        member=member, week_start=week_start, defaults={"workspace": workspace}
-    )
-    if timesheet.status in (TimesheetStatus.SUBMITTED, TimesheetStatus.APPROVED):
-        raise Conflict(f"The week of {week_start:%Y-%m-%d} is already {timesheet.status}.")
-    previous = timesheet.status
-    timesheet.status = TimesheetStatus.SUBMITTED
-    timesheet.submitted_at = timezone.now()
-    timesheet.save(update_fields=["status", "submitted_at"])
-    audit.record(action="timesheet.submit", actor=actor, target=timesheet, detail={"from": previous})
-    return timesheet
-
-
-@transaction.atomic
-def timesheet_approve(*, actor: Principal, timesheet: Timesheet) -> Timesheet:
-    """Approve a submitted week (managers and up; not one's own unless admin)."""
-    timesheet, member = _locked_timesheet(actor, timesheet)
-    policies.ensure_decide_timesheet(actor, member)
-    if timesheet.status != TimesheetStatus.SUBMITTED:
-        raise Conflict(f"Only a submitted week can be approved; this one is {timesheet.status}.")
-    timesheet.status = TimesheetStatus.APPROVED
-    timesheet.decided_by, timesheet.decided_at = actor.user, timezone.now()
-    timesheet.rejection_reason = ""
-    timesheet.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
-    audit.record(action="timesheet.approve", actor=actor, target=timesheet)
-    return timesheet
-
-
-@transaction.atomic
-def timesheet_reject(*, actor: Principal, timesheet: Timesheet, reason: str) -> Timesheet:
-    """Send a submitted week back with a reason the member sees; its time becomes editable again."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("A rejection needs a reason.", fields={"reason": ["Say what needs to change."]})
-    if len(reason) > MAX_REASON_LENGTH:
-        raise Invalid("The reason is too long.", fields={"reason": [f"At most {MAX_REASON_LENGTH} characters."]})
-    timesheet, member = _locked_timesheet(actor, timesheet)
-    policies.ensure_decide_timesheet(actor, member)
-    if timesheet.status != TimesheetStatus.SUBMITTED:
-        raise Conflict(f"Only a submitted week can be rejected; this one is {timesheet.status}.")
-    timesheet.status = TimesheetStatus.REJECTED
-    timesheet.decided_by, timesheet.decided_at = actor.user, timezone.now()
-    timesheet.rejection_reason = reason
-    timesheet.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
-    audit.record(action="timesheet.reject", actor=actor, target=timesheet, detail={"reason": reason[:200]})
-    return timesheet
-
-
-@transaction.atomic
-def timesheet_reopen(*, actor: Principal, timesheet: Timesheet, reason: str = "") -> Timesheet:
-    """Admin action: put a submitted, approved or rejected week back to open; audited."""
-    policies.ensure(actor, Perm.TIMESHEET_REOPEN)
-    timesheet, _ = _locked_timesheet(actor, timesheet)
-    if timesheet.status == TimesheetStatus.OPEN:
-        raise Conflict("This week is already open.")
-    previous = timesheet.status
-    timesheet.status = TimesheetStatus.OPEN
-    timesheet.decided_by, timesheet.decided_at = actor.user, timezone.now()
-    timesheet.rejection_reason = ""
-    timesheet.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
-    audit.record(
-        action="timesheet.reopen", actor=actor, target=timesheet, detail={"from": previous, "reason": reason[:200]}
-    )
-    return timesheet

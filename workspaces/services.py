@@ -7,17 +7,16 @@ saving and records its AuditEvent in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import models, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.text import slugify
 
 from workspaces import audit, policies
-from workspaces.errors import Conflict, Forbidden, Invalid
+from workspaces.errors import Forbidden, Invalid
 from workspaces.model_update import apply_updates, reject_unknown_fields, validate_instance
 from workspaces.models import (
     Channel,
@@ -34,7 +33,6 @@ from workspaces.models import (
 from workspaces.policies import Perm
 from workspaces.principals import Principal
 from workspaces.selectors import get_or_not_found
-from workspaces.tasks import send_invitation_email
 
 M = TypeVar("M", bound=models.Model)
 
@@ -51,7 +49,6 @@ WORKSPACE_FIELDS = {
     "api_enabled",
     "mcp_enabled",
 }
-MEMBER_FIELDS = {"weekly_capacity_hours", "billable_rate", "cost_rate"}
 CLIENT_FIELDS = {"name", "contact_email", "contact_phone", "vat_id", "address"}
 CLIENT_SENSITIVE_FIELDS = {"contact_email", "contact_phone", "vat_id", "address"}
 PROJECT_FIELDS = {
@@ -81,7 +78,7 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-def _lock(queryset: QuerySet[M], pk: object, label: str) -> M:
+def lock_row(queryset: QuerySet[M], pk: object, label: str) -> M:
     """Re-read a row for update, inside the caller's workspace only."""
     return get_or_not_found(queryset.select_for_update(), pk, label=label)
 
@@ -99,7 +96,7 @@ def _locked_workspace(actor: Principal) -> Workspace:
     return Workspace.objects.select_for_update().get(pk=actor.workspace.pk)
 
 
-def _ensure_rates_allowed(actor: Principal, data: Mapping[str, Any]) -> None:
+def ensure_rates_allowed(actor: Principal, data: Mapping[str, Any]) -> None:
     if RATE_FIELDS & {name for name, value in data.items() if value is not None}:
         policies.ensure(actor, Perm.RATE_MANAGE)
 
@@ -137,7 +134,7 @@ def workspace_create(
 def workspace_update(*, actor: Principal, data: Mapping[str, Any]) -> Workspace:
     """Change workspace settings (allow-listed); rates need the rate permission."""
     policies.ensure(actor, Perm.WORKSPACE_MANAGE)
-    _ensure_rates_allowed(actor, data)
+    ensure_rates_allowed(actor, data)
     workspace = _locked_workspace(actor)
     changed = apply_updates(workspace, data, allowed=WORKSPACE_FIELDS)
     validate_instance(workspace)
@@ -161,123 +158,6 @@ def workspace_set_lock_date(*, actor: Principal, lock_date: date | None) -> Work
         detail={"from": previous.isoformat() if previous else None, "to": lock_date.isoformat() if lock_date else None},
     )
     return workspace
-
-
-# --- members --------------------------------------------------------------------------------
-
-
-def _active_owner_count(workspace: Workspace) -> int:
-    return Membership.objects.filter(workspace=workspace, role=Role.OWNER, is_active=True).count()
-
-
-@transaction.atomic
-def member_add(
-    *,
-    actor: Principal,
-    user: User,
-    role: str = Role.MEMBER,
-    weekly_capacity_hours: Decimal | None = None,
-    billable_rate: Decimal | None = None,
-    cost_rate: Decimal | None = None,
-) -> Membership:
-    """Add a user to the workspace (or reactivate their old membership) with a role."""
-    policies.ensure_role_change(actor, Membership(role=Role.MEMBER), role)
-    _ensure_rates_allowed(actor, {"billable_rate": billable_rate, "cost_rate": cost_rate})
-    if role not in Role.values:
-        raise Invalid(f"Unknown role {role!r}.", fields={"role": [f"Choose one of {', '.join(Role.values)}."]})
-    membership = Membership.objects.select_for_update().filter(user=user, workspace=actor.workspace).first()
-    if membership is not None and membership.is_active:
-        raise Conflict(f"{user.get_username()} is already a member of this workspace.")
-    if membership is None:
-        membership = Membership(user=user, workspace=actor.workspace)
-    membership.role = role
-    membership.is_active = True
-    membership.deactivated_at = None
-    if weekly_capacity_hours is not None:
-        membership.weekly_capacity_hours = weekly_capacity_hours
-    membership.billable_rate = billable_rate
-    membership.cost_rate = cost_rate
-    validate_instance(membership, exclude=["user", "workspace"])
-    membership.save()
-    audit.record(action="member.add", actor=actor, target=membership, detail={"role": role, "user_id": user.pk})
-    return membership
-
-
-@transaction.atomic
-def member_invite(*, actor: Principal, email: str, role: str = Role.MEMBER) -> Membership:
-    """Add the person with this email, creating a login for them if needed, and email them a link."""
-    email = email.strip().lower()
-    validate_instance(User(username=email, email=email), exclude=["username", "password"])
-    user = User.objects.filter(email__iexact=email).order_by("pk").first()
-    created = user is None
-    if user is None:
-        user = User(username=email, email=email)
-        user.set_unusable_password()
-        user.save()
-    membership = member_add(actor=actor, user=user, role=role)
-    audit.record(action="member.invite", actor=actor, target=membership, detail={"new_login": created})
-    user_pk, workspace_pk = user.pk, actor.workspace.pk
-    transaction.on_commit(lambda: send_invitation_email.delay(user_id=user_pk, workspace_id=workspace_pk))
-    return membership
-
-
-@transaction.atomic
-def member_change_role(*, actor: Principal, member: Membership, role: str) -> Membership:
-    """Change a member's role; only owners touch the owner role, and the last owner stays."""
-    if role not in Role.values:
-        raise Invalid(f"Unknown role {role!r}.", fields={"role": [f"Choose one of {', '.join(Role.values)}."]})
-    member = _lock(Membership.objects.filter(workspace=actor.workspace), member.pk, "Member")
-    policies.ensure_role_change(actor, member, role)
-    previous = member.role
-    if previous == Role.OWNER and role != Role.OWNER and _active_owner_count(actor.workspace) <= 1:
-        raise Conflict("A workspace keeps at least one owner; make someone else owner first.")
-    member.role = role
-    member.save(update_fields=["role"])
-    audit.record(action="member.role_change", actor=actor, target=member, detail={"from": previous, "to": role})
-    return member
-
-
-@transaction.atomic
-def member_update(*, actor: Principal, member: Membership, data: Mapping[str, Any]) -> Membership:
-    """Capacity and rates of a member."""
-    policies.ensure(actor, Perm.MEMBER_MANAGE)
-    _ensure_rates_allowed(actor, data)
-    member = _lock(Membership.objects.filter(workspace=actor.workspace), member.pk, "Member")
-    changed = apply_updates(member, data, allowed=MEMBER_FIELDS)
-    validate_instance(member, exclude=["user", "workspace"])
-    member.save(update_fields=changed or None)
-    audit.record(action="member.update", actor=actor, target=member, detail={"fields": sorted(changed)})
-    return member
-
-
-@transaction.atomic
-def member_deactivate(*, actor: Principal, member: Membership) -> Membership:
-    """Deactivate a membership: its access stops; a running timer is stopped now, nothing is lost."""
-    from timesheets.models import MAX_ENTRY_SECONDS, TimeEntry  # timesheets builds on workspaces
-
-    member = _lock(Membership.objects.filter(workspace=actor.workspace), member.pk, "Member")
-    policies.ensure_role_change(actor, member, member.role)
-    if not member.is_active:
-        return member
-    if member.role == Role.OWNER and _active_owner_count(actor.workspace) <= 1:
-        raise Conflict("The last owner cannot be deactivated; make someone else owner first.")
-    running = TimeEntry.objects.filter(member=member, ended_at__isnull=True).first()
-    if running is not None:
-        # Stop at now, within the 1 s .. 24 h an entry may last.
-        elapsed = (timezone.now() - running.started_at).total_seconds()
-        running.duration_seconds = min(max(int(elapsed), 1), MAX_ENTRY_SECONDS)
-        running.ended_at = running.started_at + timedelta(seconds=running.duration_seconds)
-        running.save(update_fields=["ended_at", "duration_seconds"])
-    member.is_active = False
-    member.deactivated_at = timezone.now()
-    member.save(update_fields=["is_active", "deactivated_at"])
-    audit.record(
-        action="member.deactivate",
-        actor=actor,
-        target=member,
-        detail={"stopped_timer_id": running.pk if running else None},
-    )
-    return member
 
 
 # --- clients --------------------------------------------------------------------------------
@@ -311,7 +191,7 @@ def client_update(*, actor: Principal, client: Client, data: Mapping[str, Any]) 
     reject_unknown_fields(data, CLIENT_FIELDS)
     if CLIENT_SENSITIVE_FIELDS & set(data) and not policies.can_view_sensitive(actor):
         raise Forbidden("Contact data is sensitive: only admins with sensitive access can change it.")
-    client = _lock(Client.objects.filter(workspace=actor.workspace), client.pk, "Client")
+    client = lock_row(Client.objects.filter(workspace=actor.workspace), client.pk, "Client")
     return _apply_and_save(actor, client, data, allowed=CLIENT_FIELDS, action="client.update")
 
 
@@ -319,7 +199,7 @@ def client_update(*, actor: Principal, client: Client, data: Mapping[str, Any]) 
 def client_archive(*, actor: Principal, client: Client, archived: bool = True) -> Client:
     """Archive (or restore) a client; its history stays, it leaves pickers and lists."""
     policies.ensure(actor, Perm.CLIENT_MANAGE)
-    client = _lock(Client.objects.filter(workspace=actor.workspace), client.pk, "Client")
+    client = lock_row(Client.objects.filter(workspace=actor.workspace), client.pk, "Client")
     client.is_archived = archived
     client.save(update_fields=["is_archived"])
     audit.record(action="client.archive" if archived else "client.restore", actor=actor, target=client)
@@ -363,7 +243,7 @@ def project_create(
 ) -> Project:
     """Create a project (no client = internal). Setting a rate needs the rate permission."""
     policies.ensure(actor, Perm.PROJECT_MANAGE)
-    _ensure_rates_allowed(actor, {"billable_rate": billable_rate})
+    ensure_rates_allowed(actor, {"billable_rate": billable_rate})
     team = list(team)
     project = Project(
         workspace=actor.workspace,
@@ -394,7 +274,7 @@ def project_update(*, actor: Principal, project: Project, data: Mapping[str, Any
     reject_unknown_fields(data, PROJECT_FIELDS)
     if "billable_rate" in data:
         policies.ensure(actor, Perm.RATE_MANAGE)
-    project = _lock(Project.objects.filter(workspace=actor.workspace), project.pk, "Project")
+    project = lock_row(Project.objects.filter(workspace=actor.workspace), project.pk, "Project")
     values = dict(data)
     team = list(values.pop("team")) if "team" in values else None
     if "alert_thresholds" in values:
@@ -414,7 +294,7 @@ def project_update(*, actor: Principal, project: Project, data: Mapping[str, Any
 def project_archive(*, actor: Principal, project: Project, archived: bool = True) -> Project:
     """Archive (or restore) a project: no new time on it, its history stays."""
     policies.ensure(actor, Perm.PROJECT_MANAGE)
-    project = _lock(Project.objects.filter(workspace=actor.workspace), project.pk, "Project")
+    project = lock_row(Project.objects.filter(workspace=actor.workspace), project.pk, "Project")
     project.status = ProjectStatus.ARCHIVED if archived else ProjectStatus.ACTIVE
     project.save(update_fields=["status"])
     audit.record(action="project.archive" if archived else "project.restore", actor=actor, target=project)
@@ -434,7 +314,7 @@ def task_create(
     billable_rate: Decimal | None = None,
 ) -> Task:
     policies.ensure(actor, Perm.PROJECT_MANAGE)
-    _ensure_rates_allowed(actor, {"billable_rate": billable_rate})
+    ensure_rates_allowed(actor, {"billable_rate": billable_rate})
     if project.workspace_id != actor.workspace.pk:
         raise Invalid("Project not found.", fields={"project": ["Project not found."]})
     task = Task(project=project, name=name.strip(), billable=billable, billable_rate=billable_rate)
@@ -450,14 +330,14 @@ def task_update(*, actor: Principal, task: Task, data: Mapping[str, Any]) -> Tas
     reject_unknown_fields(data, TASK_FIELDS)
     if "billable_rate" in data:
         policies.ensure(actor, Perm.RATE_MANAGE)
-    task = _lock(Task.objects.filter(project__workspace=actor.workspace), task.pk, "Task")
+    task = lock_row(Task.objects.filter(project__workspace=actor.workspace), task.pk, "Task")
     return _apply_and_save(actor, task, data, allowed=TASK_FIELDS, action="task.update")
 
 
 @transaction.atomic
 def task_archive(*, actor: Principal, task: Task, archived: bool = True) -> Task:
     policies.ensure(actor, Perm.PROJECT_MANAGE)
-    task = _lock(Task.objects.filter(project__workspace=actor.workspace), task.pk, "Task")
+    task = lock_row(Task.objects.filter(project__workspace=actor.workspace), task.pk, "Task")
     task.is_archived = archived
     task.save(update_fields=["is_archived"])
     audit.record(action="task.archive" if archived else "task.restore", actor=actor, target=task)
@@ -480,14 +360,14 @@ def tag_create(*, actor: Principal, name: str) -> Tag:
 @transaction.atomic
 def tag_update(*, actor: Principal, tag: Tag, data: Mapping[str, Any]) -> Tag:
     policies.ensure(actor, Perm.TAG_MANAGE)
-    tag = _lock(Tag.objects.filter(workspace=actor.workspace), tag.pk, "Tag")
+    tag = lock_row(Tag.objects.filter(workspace=actor.workspace), tag.pk, "Tag")
     return _apply_and_save(actor, tag, data, allowed=TAG_FIELDS, action="tag.update")
 
 
 @transaction.atomic
 def tag_archive(*, actor: Principal, tag: Tag, archived: bool = True) -> Tag:
     policies.ensure(actor, Perm.TAG_MANAGE)
-    tag = _lock(Tag.objects.filter(workspace=actor.workspace), tag.pk, "Tag")
+    tag = lock_row(Tag.objects.filter(workspace=actor.workspace), tag.pk, "Tag")
     tag.is_archived = archived
     tag.save(update_fields=["is_archived"])
     audit.record(action="tag.archive" if archived else "tag.restore", actor=actor, target=tag)

@@ -108,11 +108,10 @@ def test_pkce_s256_is_required(live_server, world, agent, method):
     response = session.get(
         agent.authorize_url(resource=api(live_server), method=method), timeout=10, allow_redirects=False
     )
-    # Refused before any consent: redirected back with an error, or an error page.
-    if response.status_code == 302:
-        assert "error=invalid_request" in response.headers["Location"]
-    else:
-        assert response.status_code == 400
+    # Refused before any consent is shown: sent back to the client with invalid_request.
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(REDIRECT_URI)
+    assert "error=invalid_request" in response.headers["Location"]
     assert not Connection.objects.exists()
 
 

@@ -8,7 +8,7 @@ from django.core import mail
 
 from tests.factories import ClientFactory, MembershipFactory, TimeEntryFactory, UserFactory
 from timesheets.models import TimeEntry
-from workspaces import services
+from workspaces import member_services, services
 from workspaces.errors import Conflict, Forbidden, InsufficientScope, Invalid, NotFound
 from workspaces.models import AuditEvent, Client, Membership, ProjectStatus, Role, Tag, User, Workspace
 
@@ -63,25 +63,27 @@ def test_admin_scope_is_needed_for_settings(make_principal, admin):
 
 def test_member_add_and_readd(as_admin, workspace):
     user = UserFactory()
-    membership = services.member_add(actor=as_admin, user=user, role=Role.MANAGER, weekly_capacity_hours=Decimal("32"))
+    membership = member_services.member_add(
+        actor=as_admin, user=user, role=Role.MANAGER, weekly_capacity_hours=Decimal("32")
+    )
     assert (membership.role, membership.weekly_capacity_hours) == (Role.MANAGER, Decimal("32"))
     with pytest.raises(Conflict, match="already a member"):
-        services.member_add(actor=as_admin, user=user)
-    services.member_deactivate(actor=as_admin, member=membership)
-    again = services.member_add(actor=as_admin, user=user)
+        member_services.member_add(actor=as_admin, user=user)
+    member_services.member_deactivate(actor=as_admin, member=membership)
+    again = member_services.member_add(actor=as_admin, user=user)
     assert again.pk == membership.pk
     assert again.is_active
 
 
 def test_only_owners_make_owners(as_admin, as_owner):
     with pytest.raises(Forbidden, match="owner"):
-        services.member_add(actor=as_admin, user=UserFactory(), role=Role.OWNER)
-    assert services.member_add(actor=as_owner, user=UserFactory(), role=Role.OWNER).role == Role.OWNER
+        member_services.member_add(actor=as_admin, user=UserFactory(), role=Role.OWNER)
+    assert member_services.member_add(actor=as_owner, user=UserFactory(), role=Role.OWNER).role == Role.OWNER
 
 
 def test_managers_cannot_manage_members(as_manager):
     with pytest.raises(Forbidden):
-        services.member_add(actor=as_manager, user=UserFactory())
+        member_services.member_add(actor=as_manager, user=UserFactory())
 
 
 def test_invite_creates_a_login_and_emails_a_link(as_admin, workspace, settings, django_capture_on_commit_callbacks):
@@ -91,7 +93,7 @@ def test_invite_creates_a_login_and_emails_a_link(as_admin, workspace, settings,
     app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            membership = services.member_invite(actor=as_admin, email=" New.Person@Example.test ")
+            membership = member_services.member_invite(actor=as_admin, email=" New.Person@Example.test ")
     finally:
         app.conf.task_always_eager = False
     user = membership.user
@@ -105,30 +107,30 @@ def test_invite_creates_a_login_and_emails_a_link(as_admin, workspace, settings,
     assert mail.outbox[0].to == ["new.person@example.test"]
     # inviting an existing login reuses it
     existing = UserFactory(email="known@example.test")
-    assert services.member_invite(actor=as_admin, email="KNOWN@example.test").user == existing
+    assert member_services.member_invite(actor=as_admin, email="KNOWN@example.test").user == existing
 
 
 def test_invite_validates_the_email(as_admin):
     with pytest.raises(Invalid):
-        services.member_invite(actor=as_admin, email="not-an-email")
+        member_services.member_invite(actor=as_admin, email="not-an-email")
     assert not User.objects.filter(username="not-an-email").exists()
 
 
 def test_role_change_rules(as_owner, as_admin, owner, manager, member):
-    assert services.member_change_role(actor=as_admin, member=member, role=Role.MANAGER).role == Role.MANAGER
+    assert member_services.member_change_role(actor=as_admin, member=member, role=Role.MANAGER).role == Role.MANAGER
     with pytest.raises(Forbidden):
-        services.member_change_role(actor=as_admin, member=owner, role=Role.ADMIN)
+        member_services.member_change_role(actor=as_admin, member=owner, role=Role.ADMIN)
     with pytest.raises(Conflict, match="at least one owner"):
-        services.member_change_role(actor=as_owner, member=owner, role=Role.ADMIN)
+        member_services.member_change_role(actor=as_owner, member=owner, role=Role.ADMIN)
     with pytest.raises(Invalid):
-        services.member_change_role(actor=as_owner, member=manager, role="boss")
+        member_services.member_change_role(actor=as_owner, member=manager, role="boss")
     event = AuditEvent.objects.get(action="member.role_change")
     assert event.detail == {"from": "member", "to": "manager"}
 
 
 def test_deactivate_stops_a_running_timer_and_keeps_the_last_owner(as_owner, as_admin, owner, member, project):
     running = TimeEntryFactory(member=member, project=project, ended_at=None, duration_seconds=None)
-    services.member_deactivate(actor=as_admin, member=member)
+    member_services.member_deactivate(actor=as_admin, member=member)
     member.refresh_from_db()
     running.refresh_from_db()
     assert not member.is_active
@@ -136,21 +138,21 @@ def test_deactivate_stops_a_running_timer_and_keeps_the_last_owner(as_owner, as_
     assert running.ended_at is not None
     assert 1 <= running.duration_seconds <= 24 * 3600
     with pytest.raises(Conflict, match="last owner"):
-        services.member_deactivate(actor=as_owner, member=owner)
+        member_services.member_deactivate(actor=as_owner, member=owner)
 
 
 def test_member_update_capacity_and_rates(as_admin, member):
-    updated = services.member_update(
+    updated = member_services.member_update(
         actor=as_admin, member=member, data={"weekly_capacity_hours": Decimal("20"), "cost_rate": Decimal("30")}
     )
     assert (updated.weekly_capacity_hours, updated.cost_rate) == (Decimal("20"), Decimal("30"))
     with pytest.raises(Invalid, match="role"):
-        services.member_update(actor=as_admin, member=member, data={"role": "owner"})
+        member_services.member_update(actor=as_admin, member=member, data={"role": "owner"})
 
 
 def test_another_workspaces_member_is_not_found(as_admin):
     with pytest.raises(NotFound):
-        services.member_change_role(actor=as_admin, member=MembershipFactory(), role=Role.MANAGER)
+        member_services.member_change_role(actor=as_admin, member=MembershipFactory(), role=Role.MANAGER)
 
 
 # --- clients, projects, tasks, tags -------------------------------------------------------

@@ -19,9 +19,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from timesheets import services as time_services
+from timesheets import timesheet_services
 from timesheets.models import EntrySource, TimeEntry, Timesheet, TimesheetStatus
 from timesheets.selectors import local_date, week_start_for
-from workspaces import services
+from workspaces import member_services, services
 from workspaces.models import Channel, Membership, Project, Role, Task, User, Workspace
 from workspaces.principals import Principal
 
@@ -198,9 +199,9 @@ class Command(BaseCommand):
                 "cost_rate": Decimal(person.cost_rate),
             }
             members[person.username] = (
-                services.member_update(actor=owner, member=owner_membership, data=terms)
+                member_services.member_update(actor=owner, member=owner_membership, data=terms)
                 if person.role == Role.OWNER
-                else services.member_add(actor=owner, user=users[person.username], role=person.role, **terms)
+                else member_services.member_add(actor=owner, user=users[person.username], role=person.role, **terms)
             )
         actors = {
             name: Principal(user=users[name], membership=m, channel=Channel.SYSTEM) for name, m in members.items()
@@ -247,10 +248,12 @@ class Command(BaseCommand):
         # Weeks 7..3 ago approved for everyone; 2 weeks ago nina's still waits; last and this week open.
         for ago in range(WEEKS - 1, 1, -1):
             for name, actor in actors.items():
-                timesheet = time_services.timesheet_submit(actor=actor, week_start=current_week - timedelta(weeks=ago))
+                timesheet = timesheet_services.timesheet_submit(
+                    actor=actor, week_start=current_week - timedelta(weeks=ago)
+                )
                 if not (ago == 2 and name == "nina"):
                     approver = actors["adam" if name == "maya" else "maya"]  # managers never decide their own week
-                    time_services.timesheet_approve(actor=approver, timesheet=timesheet)
+                    timesheet_services.timesheet_approve(actor=approver, timesheet=timesheet)
 
         # Today's entries end an hour ago at the latest, so a timer from 45 minutes ago overlaps none.
         last_end = TimeEntry.objects.filter(member=members["sam"]).aggregate(end=Max("ended_at"))["end"]
