@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Container entry point: `web`, `worker`, `beat`, `manage <args>`, or any other command as is.
+# Container entry point: `web`, `worker`, `audit-worker`, `beat`, `manage <args>`, or any other command as is.
 # The image's WORKDIR (/app) holds manage.py; `exec` makes the server PID 1 so it gets SIGTERM.
 set -euo pipefail
 
@@ -16,7 +16,13 @@ case "${1:-web}" in
       --access-logfile -
     ;;
   worker)
-    exec celery -A timetracker worker --loglevel INFO --concurrency "${CELERY_CONCURRENCY:-2}"
+    exec celery -A timetracker worker --queues celery --loglevel INFO --concurrency "${CELERY_CONCURRENCY:-2}"
+    ;;
+  audit-worker)
+    # Audit events are stored in batches (up to 200 per insert): the worker reserves many
+    # messages at once and acknowledges each only after its batch is committed.
+    exec celery -A timetracker worker --queues audit --hostname "audit@%h" --pool solo \
+      --prefetch-multiplier 1000 --loglevel INFO
     ;;
   beat)
     # Run exactly one beat: two would send every scheduled task twice.

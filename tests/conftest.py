@@ -90,3 +90,17 @@ def _reset_registration_rate_limit():
     from django.core.cache import cache
 
     cache.delete("dcr:127.0.0.1")
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks in-process for one test.
+
+    Celery reads Django's ``CELERY_*`` names first, so both spellings are set and restored.
+    """
+    from timetracker.celery import app
+
+    before = {key: app.conf.get(key) for key in ("task_always_eager", "CELERY_TASK_ALWAYS_EAGER")}
+    app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
+    yield app
+    app.conf.update(before)

@@ -16,3 +16,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.setdefault("task_acks_late", True)
 app.conf.setdefault("task_reject_on_worker_lost", True)
 app.autodiscover_tasks()
+
+# The request id travels with each task (timetracker.observability's signal handlers).
+import timetracker.observability  # noqa: E402,F401

@@ -6,11 +6,12 @@ Local default (nothing set): SQLite under ``var/``, Celery eager, DEBUG off unle
 """
 
 import os
-import sys
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from timetracker.observability import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TIMETRACKER_VAR_DIR", BASE_DIR / "var"))
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "timetracker.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -166,12 +168,36 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-# A task acked late must not be redelivered while still running: keep the visibility timeout
-# above the longest task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A task acked late is redelivered once this long has passed without its ack (a worker died
+# under it): keep it above the longest task. The sweep that puts such tasks back runs every
+# CELERY_UNACKED_RESTORE_SECONDS in each worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT_SECONDS", "3600")),
+    "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_SECONDS", "10")),
+    "unacked_restore_throttle": 1,
+}
+# Audit events have their own queue and worker (`celery worker -Q audit`, see docker/), which
+# batches inserts; the other tasks stay on the default queue.
+CELERY_TASK_ROUTES = {"audit.*": {"queue": "audit"}}
+# The worker logs through LOGGING below (JSON lines), not through Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "check-budgets": {"task": "billing.tasks.check_budgets", "schedule": 15 * 60},
+    "audit-retention": {"task": "workspaces.tasks.purge_expired_audit_events", "schedule": 6 * 60 * 60},
 }
+
+# Audit trail. Reads and denials are handed to the audit queue ("celery") or, with no broker,
+# written in the request ("inline"); when the broker cannot take an event within
+# AUDIT_PUBLISH_TIMEOUT_SECONDS it is written in the request too, and publishing pauses for
+# AUDIT_BROKER_RETRY_SECONDS before it is tried again.
+AUDIT_DELIVERY = os.environ.get("AUDIT_DELIVERY", "celery" if REDIS_URL else "inline")
+if AUDIT_DELIVERY not in {"celery", "inline"}:
+    raise ImproperlyConfigured("AUDIT_DELIVERY must be 'celery' or 'inline'.")
+AUDIT_PUBLISH_TIMEOUT_SECONDS = float(os.environ.get("AUDIT_PUBLISH_TIMEOUT_SECONDS", "0.3"))
+AUDIT_BROKER_RETRY_SECONDS = float(os.environ.get("AUDIT_BROKER_RETRY_SECONDS", "5"))
+# Events without a workspace (sign-in failures, system jobs) are kept this long; each
+# workspace sets its own period (Workspace.audit_retention_days, 400 days by default).
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "400"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "timetracker@localhost")
@@ -251,12 +277,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "stream": sys.stderr, "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
+# One JSON object per line for the web process and the worker (LOG_FORMAT=json, the default
+# outside DEBUG), each with the request id; LOG_FORMAT=text for reading by eye.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "") or ("text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'text'.")
+LOGGING = logging_config(json_lines=LOG_FORMAT == "json", level=os.environ.get("LOG_LEVEL", "INFO"))
 # The address people reach this instance at, used in links inside emails.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")

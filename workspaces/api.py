@@ -9,8 +9,8 @@ from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from workspaces.api_audit import AuditedAPIView
 from workspaces.authentication import BearerAuthentication
 from workspaces.models import AgentBillablePolicy, AgentNonBillablePolicy, OverlapPolicy
 from workspaces.permissions import WorkspaceRule
@@ -28,11 +28,12 @@ class MeOutput(serializers.Serializer):
     allow_sensitive = serializers.BooleanField()
 
 
-class MeView(APIView):
+class MeView(AuditedAPIView):
     """Who is calling: the user and, for a connection, its workspace, role and scopes."""
 
     authentication_classes = [BearerAuthentication]
     permission_classes = [IsAuthenticated]
+    audit_name = "me"
 
     @extend_schema(responses=MeOutput)
     def get(self, request: Request) -> Response:
@@ -72,6 +73,7 @@ class WorkspaceOutput(serializers.Serializer):
     agent_billable_policy = serializers.CharField()
     api_enabled = serializers.BooleanField()
     mcp_enabled = serializers.BooleanField()
+    audit_retention_days = serializers.IntegerField()
 
 
 class WorkspaceUpdateInput(StrictSerializer):
@@ -84,13 +86,15 @@ class WorkspaceUpdateInput(StrictSerializer):
     agent_billable_policy = serializers.ChoiceField(choices=AgentBillablePolicy.choices, required=False)
     api_enabled = serializers.BooleanField(required=False)
     mcp_enabled = serializers.BooleanField(required=False)
+    audit_retention_days = serializers.IntegerField(required=False, min_value=30, max_value=3650)
 
 
-class WorkspaceDetailView(APIView):
+class WorkspaceDetailView(AuditedAPIView):
     """One workspace: read by any member; settings changed by admins with the admin scope."""
 
     permission_classes = [WorkspaceRule]
     perms = {"GET": Perm.WORKSPACE_VIEW, "PATCH": Perm.WORKSPACE_MANAGE}
+    audit_name = "workspace"
 
     @extend_schema(responses=WorkspaceOutput)
     def get(self, request: Request, workspace_slug: str) -> Response:

@@ -16,7 +16,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from workspaces.connection_selectors import connection_for_api_key, connection_principal
-from workspaces.connection_services import API_KEY_PREFIX, connection_touch
+from workspaces.connection_services import API_KEY_PREFIX
 from workspaces.models import Channel, Connection, OAuthAccessToken
 from workspaces.principals import Principal
 
@@ -63,13 +63,14 @@ class BearerAuthentication(BaseAuthentication):
                 channel=self.channel,
                 ip=request.META.get("REMOTE_ADDR"),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                request_id=getattr(request, "request_id", ""),
             )
             if connection is not None
             else None
         )
         if principal is None:
             raise AuthenticationFailed("invalid_token: the token is unknown, expired or revoked.")
-        connection_touch(principal.connection)
+        # Use is recorded through the audit pipeline (workspaces.audit), not with a write here.
         return principal.user, principal
 
     def authenticate_header(self, request: Request) -> str:

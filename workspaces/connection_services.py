@@ -6,10 +6,9 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from workspaces import audit, policies
@@ -95,22 +94,6 @@ def api_key_create(
         detail={"scopes": sorted(granted), "allow_sensitive": allow_sensitive},
     )
     return NewApiKey(connection=connection, secret=secret)
-
-
-LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def connection_touch(connection: Connection | None) -> None:
-    """Record use, at most one write a minute per connection (not a write per request)."""
-    if connection is None:
-        return
-    now = timezone.now()
-    if connection.last_used_at is not None and now - connection.last_used_at < LAST_USED_RESOLUTION:
-        return
-    Connection.objects.filter(pk=connection.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-    ).update(last_used_at=now)
-    connection.last_used_at = now
 
 
 def _may_revoke(user: User, membership: Membership | None, connection: Connection) -> bool:

@@ -35,6 +35,7 @@ def workspace_principal(request: Request, slug: str) -> Principal:
         workspace_slug=slug,
         ip=request.META.get("REMOTE_ADDR"),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        request_id=getattr(request, "request_id", ""),
     )
 
 
@@ -45,10 +46,10 @@ class WorkspaceRule(BasePermission):
         if not request.user or not request.user.is_authenticated:
             return False  # DRF answers 401 with the authenticator's WWW-Authenticate
         principal = workspace_principal(request, view.kwargs["workspace_slug"])
+        request.principal = principal  # type: ignore[attr-defined]  # set first: a denial is audited with it
         perms: dict[str, Perm] = view.perms
         perm = perms.get(request.method or "GET")
         if perm is None:
             return False
         policies.ensure(principal, perm)
-        request.principal = principal  # type: ignore[attr-defined]
         return True

@@ -48,6 +48,7 @@ WORKSPACE_FIELDS = {
     "agent_billable_policy",
     "api_enabled",
     "mcp_enabled",
+    "audit_retention_days",
 }
 CLIENT_FIELDS = {"name", "contact_email", "contact_phone", "vat_id", "address"}
 CLIENT_SENSITIVE_FIELDS = {"contact_email", "contact_phone", "vat_id", "address"}

@@ -70,7 +70,7 @@ def _audit_login(sender: Any, request: HttpRequest | None, user: User, **kwargs:
 def _audit_login_failure(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    audit.record(
+    audit.publish(
         action="auth.login",
         outcome=Outcome.DENIED,
         channel=Channel.WEB,

@@ -11,15 +11,7 @@ from billing.services import budget_alerts_check
 from billing.tasks import check_budgets
 from tests.billing.test_budget_health import AS_OF, work
 from tests.factories import MembershipFactory, ProjectFactory
-from timetracker.celery import app
 from workspaces.models import AuditEvent, Role
-
-
-@pytest.fixture
-def eager():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 @pytest.fixture
@@ -29,7 +21,7 @@ def burning(workspace, owner, admin, manager, member):
     return project
 
 
-@pytest.mark.usefixtures("eager")
+@pytest.mark.usefixtures("celery_eager")
 def test_a_crossing_notifies_once(
     workspace, burning, member, owner, admin, manager, django_capture_on_commit_callbacks
 ):

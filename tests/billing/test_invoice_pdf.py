@@ -8,7 +8,6 @@ from billing import invoice_services as invoices
 from billing.tasks import render_invoice_pdf
 from tests.billing.test_invoices import JUNE, WEEK, approve, work
 from tests.factories import ClientFactory, ProjectFactory
-from timetracker.celery import app
 
 
 @pytest.fixture(autouse=True)
@@ -27,13 +26,10 @@ def draft(as_admin, workspace, member):
     )
 
 
+@pytest.mark.usefixtures("celery_eager")
 def test_issuing_renders_and_stores_the_pdf(as_admin, draft, django_capture_on_commit_callbacks):
-    app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            invoice = invoices.invoice_issue(actor=as_admin, invoice=draft)
-    finally:
-        app.conf.task_always_eager = False
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = invoices.invoice_issue(actor=as_admin, invoice=draft)
     invoice.refresh_from_db()
     assert invoice.pdf.name.endswith("invoice-acme-1.pdf")
     content = invoice.pdf.read()

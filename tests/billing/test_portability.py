@@ -8,7 +8,6 @@ import pytest
 from billing.models import ExportStatus, WorkspaceExport
 from billing.portability import workspace_export_build, workspace_export_request
 from tests.factories import ConnectionFactory, ProjectFactory, TimeEntryFactory
-from timetracker.celery import app
 from workspaces import connection_services
 from workspaces.errors import Forbidden
 
@@ -18,6 +17,7 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
+@pytest.mark.usefixtures("celery_eager")
 def test_an_admin_exports_the_workspace_and_nothing_of_others(
     as_admin, workspace, member, django_capture_on_commit_callbacks
 ):
@@ -25,12 +25,8 @@ def test_an_admin_exports_the_workspace_and_nothing_of_others(
     TimeEntryFactory.create_batch(3, member=member, project=project)
     TimeEntryFactory()  # another workspace
     key = connection_services.api_key_create(actor=as_admin, label="k")
-    app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            export = workspace_export_request(actor=as_admin)
-    finally:
-        app.conf.task_always_eager = False
+    with django_capture_on_commit_callbacks(execute=True):
+        export = workspace_export_request(actor=as_admin)
     export.refresh_from_db()
     assert export.status == ExportStatus.DONE
     assert export.counts["time_entries"] == 3

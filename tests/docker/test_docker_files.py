@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 ENTRYPOINT = DOCKER / "entrypoint.sh"
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "audit-worker", "beat")
 SETTINGS_TEXT = (ROOT / "timetracker" / "settings.py").read_text()
 
 
@@ -65,7 +65,7 @@ def settings_env_names() -> set[str]:
 
 
 def entrypoint_subcommands() -> set[str]:
-    return set(re.findall(r"^\s+([a-z]+)\)\s*$", ENTRYPOINT.read_text(), flags=re.MULTILINE))
+    return set(re.findall(r"^\s+([a-z-]+)\)\s*$", ENTRYPOINT.read_text(), flags=re.MULTILINE))
 
 
 def env_files(service: dict) -> list[dict]:
@@ -76,7 +76,7 @@ def env_files(service: dict) -> list[dict]:
 
 
 def test_compose_has_exactly_the_production_services(compose):
-    assert set(compose["services"]) == {"web", "worker", "beat", "postgres", "redis"}
+    assert set(compose["services"]) == {"web", "worker", "audit-worker", "beat", "postgres", "redis"}
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -140,6 +140,8 @@ def test_only_web_keeps_an_http_health_check(compose):
     assert compose["services"]["beat"]["healthcheck"] == {"disable": True}
     worker_check = compose["services"]["worker"]["healthcheck"]["test"]
     assert "celery -A timetracker inspect ping --destination celery@$$HOSTNAME" in worker_check[1]
+    audit_check = compose["services"]["audit-worker"]["healthcheck"]["test"]
+    assert "celery -A timetracker inspect ping --destination audit@$$HOSTNAME" in audit_check[1]
 
 
 # --- entrypoint.sh --------------------------------------------------------------------------
@@ -199,8 +201,18 @@ def test_no_argument_means_web_with_two_workers(stand_ins):
 @pytest.mark.parametrize(
     ("args", "extra_env", "expected"),
     [
-        (["worker"], {}, "celery -A timetracker worker --loglevel INFO --concurrency 2"),
-        (["worker"], {"CELERY_CONCURRENCY": "8"}, "celery -A timetracker worker --loglevel INFO --concurrency 8"),
+        (["worker"], {}, "celery -A timetracker worker --queues celery --loglevel INFO --concurrency 2"),
+        (
+            ["worker"],
+            {"CELERY_CONCURRENCY": "8"},
+            "celery -A timetracker worker --queues celery --loglevel INFO --concurrency 8",
+        ),
+        (
+            ["audit-worker"],
+            {},
+            "celery -A timetracker worker --queues audit --hostname audit@%h --pool solo"
+            " --prefetch-multiplier 1000 --loglevel INFO",
+        ),
         (["beat"], {}, "celery -A timetracker beat --loglevel INFO --schedule /tmp/celerybeat-schedule"),
         (["manage", "createsuperuser", "--username", "ada"], {}, "python manage.py createsuperuser --username ada"),
         (["some-tool", "--flag", "x"], {}, "some-tool --flag x"),

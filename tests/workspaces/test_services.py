@@ -86,16 +86,10 @@ def test_managers_cannot_manage_members(as_manager):
         member_services.member_add(actor=as_manager, user=UserFactory())
 
 
-def test_invite_creates_a_login_and_emails_a_link(as_admin, workspace, settings, django_capture_on_commit_callbacks):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    from timetracker.celery import app
-
-    app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            membership = member_services.member_invite(actor=as_admin, email=" New.Person@Example.test ")
-    finally:
-        app.conf.task_always_eager = False
+@pytest.mark.usefixtures("celery_eager")
+def test_invite_creates_a_login_and_emails_a_link(as_admin, workspace, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        membership = member_services.member_invite(actor=as_admin, email=" New.Person@Example.test ")
     user = membership.user
     assert (user.username, user.email, user.has_usable_password()) == (
         "new.person@example.test",

@@ -1,4 +1,4 @@
-"""The workspaces app's models: the core domain, and access (connections and OAuth)."""
+"""The workspaces app's models: the core domain, access (connections and OAuth) and the audit trail."""
 
 from workspaces.models.access import (
     Connection,
@@ -9,10 +9,10 @@ from workspaces.models.access import (
     OAuthIDToken,
     OAuthRefreshToken,
 )
+from workspaces.models.audit import AuditDeadLetter, AuditEvent, AuditImmutableError
 from workspaces.models.core import (
     AgentBillablePolicy,
     AgentNonBillablePolicy,
-    AuditEvent,
     BudgetPeriod,
     Channel,
     Client,
@@ -33,7 +33,9 @@ from workspaces.models.core import (
 __all__ = [
     "AgentBillablePolicy",
     "AgentNonBillablePolicy",
+    "AuditDeadLetter",
     "AuditEvent",
+    "AuditImmutableError",
     "BudgetPeriod",
     "Channel",
     "Client",

@@ -1,6 +1,5 @@
 """Workspaces, people and the things time is logged against. Data and constraints only."""
 
-import uuid
 import zoneinfo
 from decimal import Decimal
 
@@ -79,6 +78,11 @@ class Workspace(models.Model):
     # Entitlements: switch every connection's REST or MCP access off at once.
     api_enabled = models.BooleanField(default=True, help_text="Connections may use the REST API.")
     mcp_enabled = models.BooleanField(default=True, help_text="AI agents may use the MCP endpoint.")
+    audit_retention_days = models.PositiveIntegerField(
+        default=400,
+        validators=[MinValueValidator(30), MaxValueValidator(3650)],
+        help_text="Audit events older than this many days are deleted (30 to 3650).",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=now)
 
@@ -86,6 +90,10 @@ class Workspace(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(week_start__gte=0, week_start__lte=6), name="workspace_week_start_0_6"),
+            models.CheckConstraint(
+                condition=Q(audit_retention_days__gte=30, audit_retention_days__lte=3650),
+                name="workspace_audit_retention_30_3650",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -238,40 +246,3 @@ class Outcome(models.TextChoices):
     DENIED = "denied", "Denied"
     INVALID = "invalid", "Invalid"
     ERROR = "error", "Error"
-
-
-class AuditEvent(models.Model):
-    """Append-only record of who did what. Never updated or deleted (retention aside)."""
-
-    # The id is made where the event happens, so a re-delivered write can be made idempotent.
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    workspace = models.ForeignKey(Workspace, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    connection = models.ForeignKey(
-        "workspaces.Connection", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    action = models.CharField(max_length=100)
-    target_type = models.CharField(max_length=60, blank=True)
-    target_id = models.CharField(max_length=64, blank=True)
-    target_repr = models.CharField(max_length=200, blank=True)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
-    detail = models.JSONField(default=dict, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(default=now)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["workspace", "-created_at"], name="audit_ws_created_idx"),
-            models.Index(fields=["workspace", "action", "-created_at"], name="audit_ws_action_idx"),
-            models.Index(fields=["workspace", "actor", "-created_at"], name="audit_ws_actor_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome}"
