@@ -7,13 +7,9 @@ constant-memory mode to a temporary file, which the face then streams.
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
-from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Any
+from collections.abc import Iterator
+from typing import Any
 
-import xlsxwriter
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -21,6 +17,9 @@ from billing.reports import HoursSummary, Profitability, Unbilled, UtilizationRo
 from billing.selectors import BudgetHealth
 from timesheets.models import TimeEntry
 from workspaces.models import Workspace
+from workspaces.tabular import csv_lines, xlsx_file
+
+__all__ = ["csv_lines", "xlsx_file"]  # the generic writers, re-exported for the billing faces
 
 ENTRY_COLUMNS = (
     "id",
@@ -64,36 +63,6 @@ def entry_rows(entries: QuerySet[TimeEntry], workspace: Workspace) -> Iterator[l
     """Rows for an entries export, read in chunks (tags prefetched per chunk)."""
     for entry in entries.iterator(chunk_size=CHUNK):
         yield _entry_row(entry, workspace)
-
-
-def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
-    """UTF-8 CSV (with a BOM, so spreadsheet apps read accents right), one encoded line at a time."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def line(values: Sequence[Any]) -> bytes:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(["" if v is None else v for v in values])
-        return buffer.getvalue().encode("utf-8")
-
-    yield "\ufeff".encode() + line(header)
-    for row in rows:
-        yield line(row)
-
-
-def xlsx_file(header: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str = "Export") -> IO[bytes]:
-    """An XLSX written row by row in constant memory to a temporary file, rewound for reading."""
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who streams and closes it
-    book = xlsxwriter.Workbook(handle, {"constant_memory": True, "in_memory": False})
-    worksheet = book.add_worksheet(sheet[:31])
-    bold = book.add_format({"bold": True})
-    worksheet.write_row(0, 0, list(header), bold)
-    for index, row in enumerate(rows, start=1):
-        worksheet.write_row(index, 0, ["" if v is None else v for v in row])
-    book.close()
-    handle.seek(0)
-    return handle
 
 
 # --- reports as tables (header, rows) for csv_lines / xlsx_file --------------------------------

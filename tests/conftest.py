@@ -104,3 +104,9 @@ def celery_eager():
     app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
     yield app
     app.conf.update(before)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (``@pytest.mark.anyio``) run on asyncio, like uvicorn."""
+    return "asyncio"

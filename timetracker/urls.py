@@ -4,7 +4,7 @@ from oauth2_provider import urls as dot_urls
 
 from billing import views as billing_views
 from timetracker import views
-from workspaces import account_views
+from workspaces import account_views, audit_views
 from workspaces.api import MeView, WorkspaceDetailView
 from workspaces.signin import SignInView
 from workspaces.views import ClientRegistrationView, ConsentView
@@ -39,5 +39,7 @@ urlpatterns = [
         billing_views.invoice_pdf,
         name="invoice-pdf",
     ),
+    path("w/<slug:workspace_slug>/audit/", audit_views.audit_log, name="audit-log"),
+    path("w/<slug:workspace_slug>/audit/export.csv", audit_views.audit_log_csv, name="audit-log-csv"),
     path("admin/", admin.site.urls),
 ]

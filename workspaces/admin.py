@@ -7,12 +7,14 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 
 from workspaces import audit
+from workspaces.audit_selectors import CSV_COLUMNS, audit_csv_rows
 from workspaces.connection_services import connection_revoke
 from workspaces.errors import DomainError
 from workspaces.models import (
+    AuditDeadLetter,
     AuditEvent,
     Channel,
     Client,
@@ -25,6 +27,7 @@ from workspaces.models import (
     Workspace,
 )
 from workspaces.signin import ThrottledAdminAuthenticationForm
+from workspaces.tabular import csv_lines
 
 
 def _workspace_of(obj: models.Model) -> Workspace | None:
@@ -169,12 +172,75 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "workspace", "actor", "channel", "action", "outcome", "target_repr", "ip")
+    """Read-only; filter by channel, outcome, workspace and period, search by action, person,
+    connection or request id; the filtered list downloads as CSV."""
+
+    list_display = (
+        "created_at",
+        "workspace",
+        "actor",
+        "connection",
+        "channel",
+        "action",
+        "outcome",
+        "target_repr",
+        "ip",
+    )
     list_filter = ("channel", "outcome", "workspace", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("action", "target_repr", "target_id", "actor__username", "request_id")
-    list_select_related = ("workspace", "actor")
+    search_fields = (
+        "action",
+        "target_repr",
+        "target_id",
+        "actor__username",
+        "connection__label",
+        "connection__key_prefix",
+        "request_id",
+    )
+    list_select_related = ("workspace", "actor", "connection")
     date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = ["download_csv"]
+
+    @admin.action(description="Download selected events as CSV", permissions=["view"])
+    def download_csv(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> StreamingHttpResponse:
+        audit.publish(
+            action="audit.export",
+            user=request.user if isinstance(request.user, User) else None,
+            channel=Channel.ADMIN,
+            detail={"source": "admin"},
+        )
+        response = StreamingHttpResponse(
+            csv_lines(CSV_COLUMNS, audit_csv_rows(queryset.select_related("actor", "connection"))),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+        return response
+
+
+@admin.register(AuditDeadLetter)
+class AuditDeadLetterAdmin(ReadOnlyAdmin):
+    """Events the pipeline could not store after its retries; replaying stores them (idempotently)."""
+
+    list_display = ("created_at", "event_id", "__str__", "attempts", "error", "replayed_at", "replayed_by")
+    list_filter = (("replayed_at", admin.EmptyFieldListFilter),)
+    search_fields = ("event_id", "error")
+    actions = ["replay_selected"]
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    @admin.action(description="Replay selected events", permissions=["replay"])
+    def replay_selected(self, request: HttpRequest, queryset: QuerySet[AuditDeadLetter]) -> None:
+        assert isinstance(request.user, User)  # the admin site requires a signed-in staff user
+        stored = failed = 0
+        for letter in queryset.filter(replayed_at__isnull=True):
+            if audit.dead_letter_replay(letter=letter, user=request.user):
+                stored += 1
+            else:
+                failed += 1
+        self.message_user(request, f"Stored {stored} event(s).")
+        if failed:
+            self.message_user(request, f"{failed} event(s) still fail; see their error.", messages.ERROR)
 
 
 @admin.register(Connection)

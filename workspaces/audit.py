@@ -276,6 +276,7 @@ def store_events(payloads: Iterable[dict[str, Any]]) -> list[StoreFailure]:
         events = [_event_from(p) for p in payloads]
         with transaction.atomic():
             AuditEvent.objects.bulk_create(events, ignore_conflicts=True)
+            _check_constraints_now()
             _touch_connections(events)
         return []
     except (DatabaseError, ValueError, KeyError, TypeError) as exc:
@@ -285,6 +286,13 @@ def store_events(payloads: Iterable[dict[str, Any]]) -> list[StoreFailure]:
     for payload in payloads:
         failures.extend(store_events([payload]))
     return failures
+
+
+def _check_constraints_now() -> None:
+    """Foreign keys are checked at commit on PostgreSQL; check them here, where a failure is handled."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def store_now(payload: dict[str, Any]) -> None:

@@ -34,12 +34,17 @@ def store_audit_events(requests: list[SimpleRequest]) -> None:
         retry_audit_event.apply_async((failure.payload,), countdown=30)
     if failures:
         logger.warning("%d of %d audit events failed to store; retrying them alone", len(failures), len(requests))
+    logger.info(
+        "stored a batch of audit events",
+        extra={"audit_batch_size": len(requests) - len(failures), "audit_failures": len(failures)},
+    )
 
 
-@shared_task(bind=True, name="audit.retry_event", acks_late=True)
+@shared_task(bind=True, name="audit.retry_event", acks_late=True, max_retries=AUDIT_RETRIES)
 def retry_audit_event(self: Task[Any, Any], payload: dict[str, Any]) -> None:
     failures = audit.store_events([payload])
     if not failures:
+        logger.info("stored an audit event on retry", extra={"audit_event_id": payload.get("id")})
         return
     if self.request.retries >= AUDIT_RETRIES:
         audit.dead_letter(failures[0], attempts=self.request.retries + 2)

@@ -43,6 +43,7 @@ def test_failures_are_audited_and_then_throttled_even_with_the_right_password(cl
     denied = AuditEvent.objects.filter(action="auth.login", outcome="denied")
     assert denied.count() == 3
     assert {event.detail["username"] for event in denied} == {"sam"}
+    assert all(event.request_id for event in denied)  # each tied to its request
 
 
 def test_the_admin_login_is_throttled_too(client, user):

@@ -25,6 +25,9 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def delete(self) -> NoReturn:
         _refuse("delete")
 
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse("update")
+
     def purge_for_retention(self) -> int:
         """Delete these rows; only :func:`workspaces.audit.retention_purge` may call it.
 
