@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "workspaces",
     "timesheets",
     "billing",
@@ -184,6 +185,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "check-budgets": {"task": "billing.tasks.check_budgets", "schedule": 15 * 60},
     "audit-retention": {"task": "workspaces.tasks.purge_expired_audit_events", "schedule": 6 * 60 * 60},
+    "idempotency-purge": {"task": "workspaces.tasks.purge_idempotency_records", "schedule": 60 * 60},
 }
 
 # Audit trail. Reads and denials are handed to the audit queue ("celery") or, with no broker,
@@ -260,6 +262,34 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "workspaces.api_errors.exception_handler",
+    # `?format=` names a download (csv, xlsx), not a DRF renderer.
+    "URL_FORMAT_OVERRIDE": None,
+}
+# Requests per minute through the REST API, per principal (connection or signed-in person) and
+# per OAuth client application (all its connections together).
+API_THROTTLE_RATES = {
+    "principal": os.environ.get("API_THROTTLE_PRINCIPAL", "1200/min"),
+    "client_application": os.environ.get("API_THROTTLE_CLIENT_APPLICATION", "6000/min"),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "timetracker API",
+    "DESCRIPTION": (
+        "Time, timesheets, budgets, invoices and reports of one workspace. Authenticate with an "
+        "OAuth 2.1 access token bound to /api/v1 or an API key (`Authorization: Bearer tt_…`). "
+        'Every error has the shape {"error": {"code", "message", "fields"}}.'
+    ),
+    "VERSION": "1.0.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI from the drf-spectacular-sidecar package: nothing is fetched from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "workspaces.schema.document_errors",
+    ],
 }
 
 # Security: strict outside DEBUG. TLS is terminated by the proxy in front, which sets

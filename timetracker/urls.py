@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import urls as dot_urls
 
 from billing import views as billing_views
@@ -28,6 +29,11 @@ urlpatterns = [
     path("", include((dot_urls.metadata_urlpatterns, "oauth_metadata"))),
     path("api/v1/me", MeView.as_view(), name="api-me"),
     path("api/v1/workspaces/<slug:workspace_slug>", WorkspaceDetailView.as_view(), name="api-workspace"),
+    path("api/v1/workspaces/<slug:workspace_slug>/", include("workspaces.api_urls")),
+    path("api/v1/workspaces/<slug:workspace_slug>/", include("timesheets.api_urls")),
+    path("api/v1/workspaces/<slug:workspace_slug>/", include("billing.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("account/connections/", account_views.connections, name="account-connections"),
     path(
         "account/connections/<int:connection_id>/revoke/",

@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from workspaces.api_audit import AuditedAPIView
+from workspaces.api_base import WorkspaceAPIView
 from workspaces.authentication import BearerAuthentication
 from workspaces.models import AgentBillablePolicy, AgentNonBillablePolicy, OverlapPolicy
-from workspaces.permissions import WorkspaceRule
 from workspaces.policies import Perm
 from workspaces.principals import Principal
 from workspaces.services import workspace_update
@@ -89,20 +89,20 @@ class WorkspaceUpdateInput(StrictSerializer):
     audit_retention_days = serializers.IntegerField(required=False, min_value=30, max_value=3650)
 
 
-class WorkspaceDetailView(AuditedAPIView):
+class WorkspaceDetailView(WorkspaceAPIView):
     """One workspace: read by any member; settings changed by admins with the admin scope."""
 
-    permission_classes = [WorkspaceRule]
     perms = {"GET": Perm.WORKSPACE_VIEW, "PATCH": Perm.WORKSPACE_MANAGE}
     audit_name = "workspace"
 
     @extend_schema(responses=WorkspaceOutput)
     def get(self, request: Request, workspace_slug: str) -> Response:
-        return Response(WorkspaceOutput(request.principal.workspace).data)  # type: ignore[attr-defined]
+        return self.single(WorkspaceOutput(self.principal.workspace).data)
 
     @extend_schema(request=WorkspaceUpdateInput, responses=WorkspaceOutput)
     def patch(self, request: Request, workspace_slug: str) -> Response:
         data = WorkspaceUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        workspace = workspace_update(actor=request.principal, data=data.validated_data)  # type: ignore[attr-defined]
-        return Response(WorkspaceOutput(workspace).data)
+        self.check_if_match(WorkspaceOutput(self.principal.workspace).data)
+        workspace = workspace_update(actor=self.principal, data=data.validated_data)
+        return self.single(WorkspaceOutput(workspace).data)

@@ -57,3 +57,10 @@ def purge_expired_audit_events() -> int:
     result = audit.retention_purge()
     logger.info("audit retention deleted %d events", result.deleted, extra={"by_workspace": result.by_workspace})
     return result.deleted
+
+
+@shared_task(name="workspaces.tasks.purge_idempotency_records")
+def purge_idempotency_records() -> int:
+    from workspaces.api_base import idempotency_purge
+
+    return idempotency_purge()

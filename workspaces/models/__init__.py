@@ -29,6 +29,7 @@ from workspaces.models.core import (
     default_alert_thresholds,
     validate_timezone,
 )
+from workspaces.models.idempotency import IdempotencyRecord
 
 __all__ = [
     "AgentBillablePolicy",
@@ -41,6 +42,7 @@ __all__ = [
     "Client",
     "Connection",
     "ConnectionKind",
+    "IdempotencyRecord",
     "Membership",
     "OAuthAccessToken",
     "OAuthApplication",
