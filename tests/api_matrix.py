@@ -93,25 +93,12 @@ def check(case: Case, caller: str, roles: Mapping[str, Membership], world: Mappi
     url = "/api/v1/workspaces/acme/" + case.path.format(**world)
     body = dict(case.body or {})
     body = {k: (v.format(**world) if isinstance(v, str) else v) for k, v in body.items()}
+    headers: dict[str, Any] = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in case.extra.items()}
     if case.multipart:
-        response = (
-            client.generic(case.method, url)
-            if not body
-            else getattr(client, case.method.lower())(
-                url,
-                body,
-                format="multipart",
-                **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in case.extra.items()},
-            )
-        )
+        response = client.post(url, body, format="multipart", **headers)
     else:
-        response = client.generic(
-            case.method,
-            url,
-            data=_json(body) if case.method not in ("GET", "HEAD") else "",
-            content_type="application/json",
-            **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in case.extra.items()},
-        )
+        data = _json(body) if case.method not in ("GET", "HEAD") else ""
+        response = client.generic(case.method, url, data, "application/json", **headers)
     expected = case.expected(caller)
     assert response.status_code == expected, (
         f"{case.id} as {caller}: {response.status_code} != {expected}: {getattr(response, 'content', b'')[:300]!r}"
