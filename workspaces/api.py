@@ -51,14 +51,64 @@ class MeView(AuditedAPIView):
         return Response(MeOutput(data).data)
 
 
+def _json_types(field: serializers.Field) -> tuple[type, ...] | None:
+    """The JSON types a field's schema promises, for fields DRF would otherwise coerce."""
+    if isinstance(field, serializers.BooleanField):
+        return (bool,)
+    if isinstance(field, serializers.ChoiceField | serializers.CharField | serializers.DateField):
+        return (str,)
+    if isinstance(field, serializers.DateTimeField):
+        return (str,)
+    if isinstance(field, serializers.IntegerField):
+        return (int,)
+    if isinstance(field, serializers.DecimalField | serializers.FloatField):
+        return (str, int, float)
+    if isinstance(field, serializers.ListField | serializers.MultipleChoiceField):
+        return (list,)
+    if isinstance(field, serializers.DictField):
+        return (dict,)
+    return None
+
+
 class StrictSerializer(serializers.Serializer):
-    """Rejects fields it does not declare, naming them (no silent mass assignment)."""
+    """Input as the schema says: unknown fields are refused, naming them (no silent mass
+    assignment), and a JSON value of the wrong type is refused rather than coerced (DRF would
+    accept ``1`` for a text field or ``"true"`` for a boolean)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            wrong: dict[str, list[str]] = {}
+            for name, field in self.fields.items():
+                if name not in data or field.read_only:
+                    continue
+                value, types = data[name], _json_types(field)
+                if value is None or types is None:
+                    continue
+                if isinstance(value, bool) and bool not in types:
+                    wrong[name] = [f"Expected {_type_word(types)}, got a boolean."]
+                elif not isinstance(value, types):
+                    wrong[name] = [f"Expected {_type_word(types)}, got {type(value).__name__}."]
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(getattr(self, "initial_data", {})) - set(self.fields))
         if unknown:
             raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in unknown})
         return attrs
+
+
+def _type_word(types: tuple[type, ...]) -> str:
+    words = {
+        bool: "true or false",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+    }
+    return " or ".join(dict.fromkeys(words[t] for t in types))
 
 
 class WorkspaceOutput(serializers.Serializer):

@@ -23,8 +23,9 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
@@ -76,6 +77,22 @@ class Cursor(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 200
     ordering = ("-created_at", "-id")
+
+    def get_page_size(self, request: Any) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or int(raw) < 1:
+            raise serializers.ValidationError({"limit": [f"Use a whole number from 1 to {self.max_page_size}."]})
+        return min(int(raw), self.max_page_size)
+
+    def decode_cursor(self, request: Any) -> Any:
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise serializers.ValidationError(
+                {"cursor": ["This cursor is not valid; use a next or previous link."]}
+            ) from None
 
 
 def principal_key(principal: Principal) -> str:
@@ -137,6 +154,10 @@ class WorkspaceAPIView(AuditedAPIView):
 
     permission_classes = [WorkspaceRule]
     throttle_classes = [PrincipalRateThrottle, ClientApplicationRateThrottle]
+    # JSON bodies only; an upload endpoint sets its own parsers (multipart).
+    parser_classes: list[type[BaseParser]] = [JSONParser]
+    # Tells the OpenAPI schema that list responses come in cursor pages (see page()).
+    pagination_class = Cursor
     perms: dict[str, Any] = {}
     idempotent_methods = frozenset({"POST"})
 
@@ -207,7 +228,7 @@ class WorkspaceAPIView(AuditedAPIView):
         self, queryset: QuerySet[Any], serializer: type[serializers.BaseSerializer[Any]], **context: Any
     ) -> Response:
         """One cursor page of ``queryset`` (its order is the view's ``ordering`` or Cursor's)."""
-        paginator = Cursor()
+        paginator = self.pagination_class()
         paginator.ordering = getattr(self, "ordering", Cursor.ordering)
         rows = paginator.paginate_queryset(queryset, self.request, view=self)
         data = serializer(rows, many=True, context={"principal": self.principal, **context}).data

@@ -168,9 +168,10 @@ class AuditWorker:
 class AppServer:
     """The app as production serves it (uvicorn, ASGI) on a free port, on the test database."""
 
-    def __init__(self, *, broker_url: str, log_path: Path) -> None:
+    def __init__(self, *, broker_url: str, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.broker_url = broker_url
         self.log_path = log_path
+        self.env = env or {}
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -188,6 +189,7 @@ class AppServer:
             "AUDIT_BROKER_RETRY_SECONDS": "0.5",
             "API_THROTTLE_PRINCIPAL": "100000/min",  # a thousand reads in seconds is the point here
             "LOG_FORMAT": "json",
+            **self.env,
         }
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
