@@ -7,6 +7,7 @@ from billing import views as billing_views
 from timetracker import views
 from workspaces import account_views, audit_views
 from workspaces.api import MeView, WorkspaceDetailView
+from workspaces.api_people import WorkspaceListView
 from workspaces.signin import SignInView
 from workspaces.views import ClientRegistrationView, ConsentView
 
@@ -28,6 +29,7 @@ urlpatterns = [
     # RFC 8414 and RFC 9728 documents live at the origin's root.
     path("", include((dot_urls.metadata_urlpatterns, "oauth_metadata"))),
     path("api/v1/me", MeView.as_view(), name="api-me"),
+    path("api/v1/workspaces", WorkspaceListView.as_view(), name="api-workspaces"),
     path("api/v1/workspaces/<slug:workspace_slug>", WorkspaceDetailView.as_view(), name="api-workspace"),
     path("api/v1/workspaces/<slug:workspace_slug>/", include("workspaces.api_urls")),
     path("api/v1/workspaces/<slug:workspace_slug>/", include("timesheets.api_urls")),

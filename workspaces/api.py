@@ -61,8 +61,10 @@ def _json_types(field: serializers.Field) -> tuple[type, ...] | None:
         return (str,)
     if isinstance(field, serializers.IntegerField):
         return (int,)
-    if isinstance(field, serializers.DecimalField | serializers.FloatField):
-        return (str, int, float)
+    if isinstance(field, serializers.DecimalField):
+        return (str,)  # money and rates travel as strings ("120.00"), exact, as the schema says
+    if isinstance(field, serializers.FloatField):
+        return (int, float)
     if isinstance(field, serializers.ListField | serializers.MultipleChoiceField):
         return (list,)
     if isinstance(field, serializers.DictField):

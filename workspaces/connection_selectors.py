@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from workspaces import policies
 from workspaces.connection_services import API_KEY_PREFIX, api_key_hash
-from workspaces.models import Channel, Connection, Membership, User
+from workspaces.models import Channel, Connection, ConnectionKind, Membership, User
 from workspaces.principals import Principal
+from workspaces.selectors import get_or_not_found
 
 
 def connection_stop_reason(connection: Connection, membership: Membership | None) -> str | None:
@@ -63,6 +64,22 @@ def connection_list(*, actor: Principal, include_revoked: bool = False) -> Query
     if not policies.role_at_least(actor.membership.role, "admin"):
         qs = qs.filter(user=actor.user)
     return qs if include_revoked else qs.filter(revoked_at__isnull=True)
+
+
+def connection_get(*, actor: Principal, connection_id: object) -> Connection:
+    """One connection the caller may see (revoked ones included); any other answers not found."""
+    return get_or_not_found(connection_list(actor=actor, include_revoked=True), connection_id, label="Connection")
+
+
+def api_key_list(*, actor: Principal, include_revoked: bool = False) -> QuerySet[Connection]:
+    """The caller's own API keys in this workspace (an admin's too: others' keys are under connections)."""
+    qs = Connection.objects.filter(workspace=actor.workspace, user=actor.user, kind=ConnectionKind.API_KEY)
+    return qs if include_revoked else qs.filter(revoked_at__isnull=True)
+
+
+def api_key_get(*, actor: Principal, key_id: object) -> Connection:
+    """One of the caller's own API keys (revoked ones included); anyone else's answers not found."""
+    return get_or_not_found(api_key_list(actor=actor, include_revoked=True), key_id, label="API key")
 
 
 def connection_list_for_user(*, user: User) -> QuerySet[Connection]:

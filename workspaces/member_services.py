@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from workspaces import audit, policies
-from workspaces.errors import Conflict, Invalid
+from workspaces.errors import Conflict, Forbidden, Invalid
 from workspaces.model_update import apply_updates, validate_instance
 from workspaces.models import Membership, Role, User, Workspace
 from workspaces.policies import Perm
@@ -27,6 +27,12 @@ MEMBER_FIELDS = {"weekly_capacity_hours", "billable_rate", "cost_rate"}
 
 def _active_owner_count(workspace: Workspace) -> int:
     return Membership.objects.filter(workspace=workspace, role=Role.OWNER, is_active=True).count()
+
+
+def _ensure_cost_rate_allowed(actor: Principal) -> None:
+    # A cost rate is sensitive: whoever may not see it may not set (or clear) it blind either.
+    if not policies.can_view_sensitive(actor):
+        raise Forbidden("Cost rates are sensitive: only admins with sensitive access can set them.")
 
 
 @transaction.atomic
@@ -42,6 +48,8 @@ def member_add(
     """Add a user to the workspace (or reactivate their old membership) with a role."""
     policies.ensure_role_change(actor, Membership(role=Role.MEMBER), role)
     ensure_rates_allowed(actor, {"billable_rate": billable_rate, "cost_rate": cost_rate})
+    if cost_rate is not None:
+        _ensure_cost_rate_allowed(actor)
     if role not in Role.values:
         raise Invalid(f"Unknown role {role!r}.", fields={"role": [f"Choose one of {', '.join(Role.values)}."]})
     membership = Membership.objects.select_for_update().filter(user=user, workspace=actor.workspace).first()
@@ -101,11 +109,26 @@ def member_update(*, actor: Principal, member: Membership, data: Mapping[str, An
     """Capacity and rates of a member."""
     policies.ensure(actor, Perm.MEMBER_MANAGE)
     ensure_rates_allowed(actor, data)
+    if "cost_rate" in data:
+        _ensure_cost_rate_allowed(actor)
     member = lock_row(Membership.objects.filter(workspace=actor.workspace), member.pk, "Member")
     changed = apply_updates(member, data, allowed=MEMBER_FIELDS)
     validate_instance(member, exclude=["user", "workspace"])
     member.save(update_fields=changed or None)
     audit.record(action="member.update", actor=actor, target=member, detail={"fields": sorted(changed)})
+    return member
+
+
+@transaction.atomic
+def member_edit(*, actor: Principal, member: Membership, data: Mapping[str, Any]) -> Membership:
+    """Role, capacity and rates in one change, all or nothing (the REST PATCH of a member)."""
+    policies.ensure(actor, Perm.MEMBER_MANAGE)
+    values = dict(data)
+    role = values.pop("role", None)
+    if values:
+        member = member_update(actor=actor, member=member, data=values)
+    if role is not None and role != member.role:
+        member = member_change_role(actor=actor, member=member, role=role)
     return member
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -50,6 +51,6 @@ class WorkspaceRule(BasePermission):
         perms: dict[str, Perm] = view.perms
         perm = perms.get(request.method or "GET")
         if perm is None:
-            return False
+            raise MethodNotAllowed(request.method or "")
         policies.ensure(principal, perm)
         return True

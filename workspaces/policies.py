@@ -47,6 +47,7 @@ class Perm(StrEnum):
     TIMESHEET_REOPEN = "timesheet.reopen"
     SENSITIVE_VIEW = "sensitive.view"
     AUDIT_VIEW = "audit.view"
+    CONNECTION_MANAGE = "connection.manage"
     INVOICE_VIEW = "invoice.view"
     INVOICE_MANAGE = "invoice.manage"
 
@@ -72,6 +73,8 @@ RULES: dict[Perm, Rule] = {
     Perm.TIMESHEET_REOPEN: Rule(Role.ADMIN, Scope.ADMIN),
     Perm.SENSITIVE_VIEW: Rule(Role.ADMIN, Scope.READ),
     Perm.AUDIT_VIEW: Rule(Role.ADMIN, Scope.ADMIN),
+    # Create API keys and revoke connections: everyone for their own (the services check whose).
+    Perm.CONNECTION_MANAGE: Rule(Role.MEMBER, Scope.WRITE),
     Perm.INVOICE_VIEW: Rule(Role.MANAGER, Scope.READ),
     Perm.INVOICE_MANAGE: Rule(Role.ADMIN, Scope.WRITE),
 }

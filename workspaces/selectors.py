@@ -34,6 +34,14 @@ def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
     )
 
 
+def membership_list_for_caller(*, user: User, principal: Principal | None) -> QuerySet[Membership]:
+    """The workspaces a REST caller can reach: a connection only its own (with the API on); a person every one."""
+    memberships = membership_list_for_user(user=user)
+    if principal is not None and principal.connection is not None:
+        memberships = memberships.filter(pk=principal.membership.pk, workspace__api_enabled=True)
+    return memberships
+
+
 def principal_for_user(*, user: User, workspace_slug: str, **context: object) -> Principal:
     """A browser principal for ``user`` in the workspace; NotFound unless an active member."""
     if not user.is_active:
@@ -55,9 +63,12 @@ def member_get(*, actor: Principal, member_id: object) -> Membership:
     return get_or_not_found(member_list(actor=actor, include_inactive=True), member_id, label="Member")
 
 
-def client_list(*, actor: Principal, include_archived: bool = False) -> QuerySet[Client]:
+def client_list(*, actor: Principal, include_archived: bool = False, search: str = "") -> QuerySet[Client]:
+    """The workspace's clients; ``search`` matches part of the name, in any case."""
     policies.ensure(actor, Perm.CLIENT_VIEW)
     qs = Client.objects.filter(workspace=actor.workspace)
+    if search.strip():
+        qs = qs.filter(name__icontains=search.strip())
     return qs if include_archived else qs.filter(is_archived=False)
 
 
@@ -66,14 +77,23 @@ def client_get(*, actor: Principal, client_id: object) -> Client:
 
 
 def project_list(
-    *, actor: Principal, include_archived: bool = False, client: Client | None = None
+    *,
+    actor: Principal,
+    include_archived: bool = False,
+    client: Client | None = None,
+    status: ProjectStatus | str | None = None,
 ) -> QuerySet[Project]:
-    """Projects the caller may see: every project for managers and up, assigned ones for members."""
+    """Projects the caller may see: every project for managers and up, assigned ones for members.
+
+    ``status`` picks one status (``archived`` needs no ``include_archived``).
+    """
     policies.ensure(actor, Perm.PROJECT_VIEW)
     qs = Project.objects.filter(workspace=actor.workspace).select_related("client")
     if not policies.role_at_least(actor.membership.role, Role.MANAGER):
         qs = qs.filter(team=actor.membership)
-    if not include_archived:
+    if status is not None:
+        qs = qs.filter(status=status)
+    elif not include_archived:
         qs = qs.filter(status=ProjectStatus.ACTIVE)
     if client is not None:
         qs = qs.filter(client=client)

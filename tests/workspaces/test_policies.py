@@ -33,6 +33,7 @@ EXPECTED = {
     Perm.TIMESHEET_REOPEN: (Role.ADMIN, "admin"),
     Perm.SENSITIVE_VIEW: (Role.ADMIN, "read"),
     Perm.AUDIT_VIEW: (Role.ADMIN, "admin"),
+    Perm.CONNECTION_MANAGE: (Role.MEMBER, "write"),
     Perm.INVOICE_VIEW: (Role.MANAGER, "read"),
     Perm.INVOICE_MANAGE: (Role.ADMIN, "write"),
 }
