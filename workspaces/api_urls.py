@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workspaces import api_access, api_catalog, api_people
+from workspaces import api_access, api_catalog, api_people, api_projects
 
 urlpatterns = [
     path("members", api_people.MemberListView.as_view(), name="api-members"),
@@ -12,12 +12,12 @@ urlpatterns = [
     path("clients", api_catalog.ClientListView.as_view(), name="api-clients"),
     path("clients/<int:pk>", api_catalog.ClientDetailView.as_view(), name="api-client"),
     path("clients/<int:pk>/archive", api_catalog.ClientArchiveView.as_view(), name="api-client-archive"),
-    path("projects", api_catalog.ProjectListView.as_view(), name="api-projects"),
-    path("projects/<int:pk>", api_catalog.ProjectDetailView.as_view(), name="api-project"),
-    path("projects/<int:pk>/archive", api_catalog.ProjectArchiveView.as_view(), name="api-project-archive"),
-    path("tasks", api_catalog.TaskListView.as_view(), name="api-tasks"),
-    path("tasks/<int:pk>", api_catalog.TaskDetailView.as_view(), name="api-task"),
-    path("tasks/<int:pk>/archive", api_catalog.TaskArchiveView.as_view(), name="api-task-archive"),
+    path("projects", api_projects.ProjectListView.as_view(), name="api-projects"),
+    path("projects/<int:pk>", api_projects.ProjectDetailView.as_view(), name="api-project"),
+    path("projects/<int:pk>/archive", api_projects.ProjectArchiveView.as_view(), name="api-project-archive"),
+    path("tasks", api_projects.TaskListView.as_view(), name="api-tasks"),
+    path("tasks/<int:pk>", api_projects.TaskDetailView.as_view(), name="api-task"),
+    path("tasks/<int:pk>/archive", api_projects.TaskArchiveView.as_view(), name="api-task-archive"),
     path("tags", api_catalog.TagListView.as_view(), name="api-tags"),
     path("tags/<int:pk>", api_catalog.TagDetailView.as_view(), name="api-tag"),
     path("tags/<int:pk>/archive", api_catalog.TagArchiveView.as_view(), name="api-tag-archive"),
