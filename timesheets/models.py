@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.timezone import now
 
-from workspaces.models import Membership, Project, Tag, Task, Workspace
+from workspaces.models import Connection, Membership, Project, Tag, Task, Workspace
 
 # The longest a single entry may last; the services and a CHECK constraint both hold it.
 MAX_ENTRY_SECONDS = 24 * 60 * 60
@@ -36,6 +36,10 @@ class TimeEntry(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="time_entries")
     state = models.CharField(max_length=10, choices=EntryState.choices, default=EntryState.ACTIVE)
     source = models.CharField(max_length=10, choices=EntrySource.choices, default=EntrySource.WEB)
+    # The connection (OAuth grant or API key) the entry was created through; empty for a person's session.
+    connection = models.ForeignKey(Connection, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Why the entry is a draft (the agent policy that held it back), shown in the review queue.
+    draft_reason = models.CharField(max_length=200, blank=True)
     # Rates resolved when the entry was created, so a later rate change does not reprice history.
     billable_rate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     cost_rate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
@@ -74,6 +78,10 @@ class TimeEntry(models.Model):
             models.Index(fields=["workspace", "member", "started_at"], name="entry_ws_member_start_idx"),
             models.Index(fields=["workspace", "project", "started_at"], name="entry_ws_project_start_idx"),
             models.Index(fields=["workspace", "started_at"], name="entry_ws_start_idx"),
+            # The review queue: drafts are few, so a partial index keeps it cheap.
+            models.Index(
+                fields=["workspace", "member", "created_at"], condition=Q(state="draft"), name="entry_ws_drafts_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -82,6 +90,11 @@ class TimeEntry(models.Model):
     @property
     def is_running(self) -> bool:
         return self.ended_at is None
+
+    @property
+    def is_human_created(self) -> bool:
+        """Logged by a person (a browser session, or the web face): agents never change such time."""
+        return self.connection_id is None or self.source == EntrySource.WEB
 
 
 class TimesheetStatus(models.TextChoices):

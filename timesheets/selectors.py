@@ -204,9 +204,17 @@ def timesheet_week_get(*, actor: Principal, member: Membership | None = None, we
 
 
 def timesheet_list(
-    *, actor: Principal, status: str | None = None, member: Membership | None = None
+    *,
+    actor: Principal,
+    status: str | None = None,
+    member: Membership | None = None,
+    week_start_from: date | None = None,
+    week_start_to: date | None = None,
 ) -> QuerySet[Timesheet]:
-    """Timesheets the caller may see (approvals: managers and up see every member's)."""
+    """Timesheets the caller may see (approvals: managers and up see every member's).
+
+    ``week_start_from`` / ``week_start_to`` bound the weeks' first days, both inclusive.
+    """
     qs = Timesheet.objects.filter(workspace=actor.workspace).select_related("member__user", "decided_by")
     if member is not None:
         if not policies.can_view_time_of(actor, member):
@@ -217,8 +225,54 @@ def timesheet_list(
         qs = qs.filter(member=actor.membership)
     if status is not None:
         qs = qs.filter(status=status)
+    if week_start_from is not None:
+        qs = qs.filter(week_start__gte=week_start_from)
+    if week_start_to is not None:
+        qs = qs.filter(week_start__lte=week_start_to)
     return qs.order_by("-week_start", "member__user__username")
 
 
 def timesheet_get(*, actor: Principal, timesheet_id: object) -> Timesheet:
     return get_or_not_found(timesheet_list(actor=actor), timesheet_id, label="Timesheet")
+
+
+# --- the review queue -----------------------------------------------------------------------
+
+
+def review_queue_list(*, actor: Principal, member: Membership | None = None) -> QuerySet[TimeEntry]:
+    """Agent drafts awaiting a human, oldest first: a member's own, or everyone's for managers and up.
+
+    Each comes with the connection (and its OAuth application) that proposed it.
+    """
+    return (
+        time_entry_filter(actor=actor, member=member, state=EntryState.DRAFT)
+        .select_related("member__user", "project__client", "task", "connection__application")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name")))
+        .order_by("created_at", "id")
+    )
+
+
+def review_queue_get(*, actor: Principal, entry_id: object) -> TimeEntry:
+    """One draft of the review queue; an active entry, another member's (for a member) or another
+    workspace's draft is 'not found'."""
+    return get_or_not_found(review_queue_list(actor=actor), entry_id, label="Draft")
+
+
+def duration_slot(*, workspace: Workspace, member: Membership, day: date, seconds: int) -> tuple[datetime, datetime]:
+    """Where ``seconds`` of time given only as a day go: after the member's last entry that day,
+    or at 09:00 (workspace time) on an empty day, so that such entries stack without overlapping."""
+    start = datetime.combine(day, time(9, 0), tzinfo=workspace.tzinfo)
+    last_end = (
+        TimeEntry.objects.filter(
+            member=member,
+            ended_at__isnull=False,
+            started_at__gte=day_start_utc(workspace, day),
+            started_at__lt=day_start_utc(workspace, day + timedelta(days=1)),
+        )
+        .order_by("-ended_at")
+        .values_list("ended_at", flat=True)
+        .first()
+    )
+    if last_end is not None and last_end > start:
+        start = last_end
+    return start, start + timedelta(seconds=seconds)

@@ -8,7 +8,7 @@ running entries is the last word.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -16,8 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.selectors import billable_default, rates_resolve
+from timesheets.agent_policy import ensure_agent_may_change, ensure_agent_may_delete, ensure_agent_may_write
 from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry
-from timesheets.selectors import entry_lock_reason, local_date
+from timesheets.selectors import duration_slot, entry_lock_reason, local_date
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from workspaces.model_update import reject_unknown_fields
@@ -136,6 +137,15 @@ def _check_tags(actor: Principal, tags: Iterable[Tag]) -> list[Tag]:
     return tag_list
 
 
+def ensure_entry_still_valid(actor: Principal, member: Membership, entry: TimeEntry) -> None:
+    """The checks a create makes, run again on an existing entry (a draft being accepted):
+    its project and task still take time, its day is not locked, it overlaps nothing forbidden."""
+    _check_project(actor, member, entry.project)
+    _check_task(entry.project, entry.task)
+    _ensure_unlocked(member.workspace, member, entry.started_at, entry)
+    _ensure_no_overlap(member.workspace, member, entry.started_at, entry.ended_at, exclude_id=entry.pk)
+
+
 def _source(actor: Principal, source: str | None) -> str:
     return source or SOURCE_FOR_CHANNEL.get(Channel(actor.channel), EntrySource.API)
 
@@ -161,7 +171,9 @@ def time_entry_create(
     """Log a finished piece of time (the timer is :func:`timer_start`).
 
     Billable defaults task → project → workspace; the billable and cost rates are resolved now
-    (task → project → member → workspace) and kept on the entry.
+    (task → project → member → workspace) and kept on the entry. Over MCP the agent policy
+    decides: the entry is saved directly, as a draft for the review queue, or refused
+    (``forbidden_by_policy``). The caller's connection, if any, is kept on the entry.
     """
     member = lock_member_for_time(actor, member)
     policies.ensure_time_write(actor, member)
@@ -170,6 +182,10 @@ def time_entry_create(
     _check_project(actor, member, project)
     _check_task(project, task)
     tag_list = _check_tags(actor, tags)
+    is_billable = billable if billable is not None else billable_default(project=project, task=task)
+    reason = ensure_agent_may_write(actor, billable=is_billable)
+    if reason is not None:
+        state = EntryState.DRAFT
     _ensure_unlocked(workspace, member, started_at)
     _ensure_no_overlap(workspace, member, started_at, ended_at_checked)
     rates = rates_resolve(member=member, project=project, task=task)
@@ -182,9 +198,11 @@ def time_entry_create(
         started_at=started_at,
         ended_at=ended_at_checked,
         duration_seconds=seconds,
-        billable=billable if billable is not None else billable_default(project=project, task=task),
+        billable=is_billable,
         state=state,
+        draft_reason=reason or "",
         source=_source(actor, source),
+        connection=actor.connection,
         billable_rate=rates.billable_rate,
         cost_rate=rates.cost_rate,
         created_by=actor.user,
@@ -194,9 +212,34 @@ def time_entry_create(
         action="time_entry.create",
         actor=actor,
         target=entry,
-        detail={"member_id": member.pk, "seconds": seconds, "billable": entry.billable, "state": state},
+        detail={"member_id": member.pk, "seconds": seconds, "billable": entry.billable, "state": entry.state},
     )
     return entry
+
+
+@transaction.atomic
+def time_entry_create_for_day(
+    *,
+    actor: Principal,
+    project: Project,
+    day: date,
+    duration_seconds: int,
+    member: Membership | None = None,
+    **kwargs: Any,
+) -> TimeEntry:
+    """Log ``duration_seconds`` on ``day`` (workspace time) when no clock times are given.
+
+    The entry goes after the member's last entry that day (09:00 on an empty day), so such
+    entries stack without overlapping; everything else is :func:`time_entry_create`.
+    """
+    if not 1 <= duration_seconds <= MAX_ENTRY_SECONDS:
+        raise Invalid("An entry lasts 1 second to 24 hours.", fields={"duration_seconds": ["1 to 86400."]})
+    member = lock_member_for_time(actor, member)
+    policies.ensure_time_write(actor, member)
+    started_at, ended_at = duration_slot(workspace=member.workspace, member=member, day=day, seconds=duration_seconds)
+    return time_entry_create(
+        actor=actor, project=project, started_at=started_at, ended_at=ended_at, member=member, **kwargs
+    )
 
 
 def _locked_entry(actor: Principal, entry: TimeEntry) -> tuple[TimeEntry, Membership]:
@@ -215,10 +258,13 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
     """Change the allow-listed fields of an entry; neither its old nor its new time may be locked.
 
     Moving an entry to another project or task resolves its rates again; other changes keep them.
+    Over MCP an agent never changes time a person logged, and the agent policy applies to the
+    result: time it may not write directly goes (back) to the review queue as a draft.
     """
     reject_unknown_fields(data, ENTRY_FIELDS)
     entry, member = _locked_entry(actor, entry)
     workspace = member.workspace
+    ensure_agent_may_change(actor, entry)
     _ensure_unlocked(workspace, member, entry.started_at, entry)
     project = data.get("project", entry.project)
     task = data.get("task", entry.task if project.pk == entry.project_id else None)
@@ -237,6 +283,8 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
         )
         if ended_at is None:
             raise Invalid("A finished entry needs an end.", fields={"ended_at": ["Required."]})
+    is_billable = bool(data.get("billable", entry.billable))
+    reason = ensure_agent_may_write(actor, billable=is_billable)
     _ensure_unlocked(workspace, member, started_at)
     _ensure_no_overlap(workspace, member, started_at, ended_at, exclude_id=entry.pk)
 
@@ -251,8 +299,10 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
         "ended_at": ended_at,
         "duration_seconds": seconds,
         "description": str(data.get("description", entry.description)).strip(),
-        "billable": bool(data.get("billable", entry.billable)),
+        "billable": is_billable,
     }
+    if reason is not None:
+        new_values.update(state=EntryState.DRAFT, draft_reason=reason)
     for name, value in new_values.items():
         if getattr(entry, name) != value:
             setattr(entry, name, value)
@@ -268,8 +318,9 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
 
 @transaction.atomic
 def time_entry_delete(*, actor: Principal, entry: TimeEntry) -> None:
-    """Delete an unlocked entry (a running timer too)."""
+    """Delete an unlocked entry (a running timer too); over MCP within the agent policy."""
     entry, member = _locked_entry(actor, entry)
+    ensure_agent_may_delete(actor, entry)
     _ensure_unlocked(member.workspace, member, entry.started_at, entry)
     audit.record(
         action="time_entry.delete",
@@ -284,6 +335,7 @@ def time_entry_delete(*, actor: Principal, entry: TimeEntry) -> None:
 
 
 def _stop(actor: Principal, entry: TimeEntry, ended_at: datetime) -> TimeEntry:
+    ensure_agent_may_change(actor, entry)
     _ensure_unlocked(entry.workspace, entry.member, entry.started_at)
     ended_at = _whole_seconds(ended_at, "ended_at")
     # A timer stopped within its first second still records one second: nothing is lost.
@@ -312,7 +364,8 @@ def timer_start(
 ) -> TimeEntry:
     """Start the member's timer (default: the caller's) now or at ``started_at`` (not in the future).
 
-    A running timer is a ``conflict`` unless ``stop_running`` asks to stop it first.
+    A running timer is a ``conflict`` unless ``stop_running`` asks to stop it first. Over MCP the
+    agent policy decides, as for :func:`time_entry_create`: a held-back timer runs as a draft.
     """
     member = lock_member_for_time(actor, member)
     policies.ensure_time_write(actor, member)
@@ -334,6 +387,8 @@ def timer_start(
     _check_project(actor, member, project)
     _check_task(project, task)
     tag_list = _check_tags(actor, tags)
+    is_billable = billable if billable is not None else billable_default(project=project, task=task)
+    reason = ensure_agent_may_write(actor, billable=is_billable)
     _ensure_unlocked(workspace, member, started_at)
     _ensure_no_overlap(workspace, member, started_at, None)
     rates = rates_resolve(member=member, project=project, task=task)
@@ -346,8 +401,11 @@ def timer_start(
                 task=task,
                 description=description.strip(),
                 started_at=started_at,
-                billable=billable if billable is not None else billable_default(project=project, task=task),
+                billable=is_billable,
+                state=EntryState.DRAFT if reason is not None else EntryState.ACTIVE,
+                draft_reason=reason or "",
                 source=_source(actor, source),
+                connection=actor.connection,
                 billable_rate=rates.billable_rate,
                 cost_rate=rates.cost_rate,
                 created_by=actor.user,
