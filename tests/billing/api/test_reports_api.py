@@ -3,6 +3,7 @@ nothing of another workspace, and a constant number of queries."""
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -107,12 +108,12 @@ def test_unbilled_is_for_managers(member, manager):
 )
 def test_every_report_downloads_as_csv_and_xlsx(manager, june, report, query, first_column):
     api = api_for(manager)
-    csv_response = api.get(f"{BASE}/{report}", {**query, "format": "csv"})
+    csv_response: Any = api.get(f"{BASE}/{report}", {**query, "format": "csv"})
     assert csv_response.status_code == 200
     assert csv_response.streaming
     text = b"".join(csv_response.streaming_content).decode("utf-8-sig")
     assert text.splitlines()[0].split(",")[0] == first_column
-    xlsx = api.get(f"{BASE}/{report}", {**query, "format": "xlsx"})
+    xlsx: Any = api.get(f"{BASE}/{report}", {**query, "format": "xlsx"})
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
     assert b"".join(xlsx.streaming_content).startswith(b"PK")
     assert api.get(f"{BASE}/{report}", {**query, "format": "pdf"}).status_code == 400
