@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -185,3 +185,14 @@ def invoice_get(*, actor: Principal, invoice_id: object) -> Invoice:
     return get_or_not_found(
         Invoice.objects.filter(workspace=actor.workspace).select_related("client"), invoice_id, label="Invoice"
     )
+
+
+def invoice_list(*, actor: Principal, status: str | None = None, client_id: int | None = None) -> QuerySet[Invoice]:
+    """The workspace's invoices (managers and up), newest first; filters only narrow the workspace's."""
+    policies.ensure(actor, Perm.INVOICE_VIEW)
+    invoices = Invoice.objects.filter(workspace=actor.workspace).select_related("client")
+    if status:
+        invoices = invoices.filter(status=status)
+    if client_id is not None:
+        invoices = invoices.filter(client_id=client_id)
+    return invoices

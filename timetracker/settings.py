@@ -286,6 +286,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several resources have a "status"; each enum gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+        "ProjectStatusEnum": "workspaces.models.ProjectStatus",
+        "TimesheetStatusEnum": "timesheets.models.TimesheetStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "workspaces.schema.document_errors",

@@ -263,7 +263,7 @@ class WorkspaceAPIView(AuditedAPIView):
     def download_format(self) -> str | None:
         """``csv`` or ``xlsx`` from ``?format=``, None for JSON; anything else is a 400."""
         wanted = self.request.query_params.get("format")
-        if wanted in (None, "", "json"):
+        if wanted in (None, "json"):
             return None
         if wanted not in ("csv", "xlsx"):
             raise serializers.ValidationError({"format": ["Use csv, xlsx or json."]})
