@@ -2,9 +2,12 @@
 
 from django.urls import path
 
-from billing import rest_invoices, rest_reports
+from billing import rest_expenses, rest_invoices, rest_reports
 
 urlpatterns = [
+    path("expenses", rest_expenses.ExpenseListView.as_view(), name="api-expenses"),
+    path("expenses/<int:pk>", rest_expenses.ExpenseDetailView.as_view(), name="api-expense"),
+    path("expenses/<int:pk>/receipt", rest_expenses.ExpenseReceiptView.as_view(), name="api-expense-receipt"),
     path("invoices", rest_invoices.InvoiceListView.as_view(), name="api-invoices"),
     path("invoices/build", rest_invoices.InvoiceBuildView.as_view(), name="api-invoice-build"),
     path("invoices/<int:pk>", rest_invoices.InvoiceDetailView.as_view(), name="api-invoice"),

@@ -12,7 +12,7 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Su
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing.models import Invoice
+from billing.models import Expense, Invoice
 from billing.money import SECONDS_PER_HOUR, round_money
 from timesheets.models import EntryState
 from timesheets.selectors import day_start_utc
@@ -196,3 +196,32 @@ def invoice_list(*, actor: Principal, status: str | None = None, client_id: int 
     if client_id is not None:
         invoices = invoices.filter(client_id=client_id)
     return invoices
+
+
+def expense_list(
+    *,
+    actor: Principal,
+    member_id: int | None = None,
+    project_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[Expense]:
+    """Expenses the caller may see (members their own, managers and up everyone's), newest first."""
+    policies.ensure(actor, Perm.TIME_VIEW_OWN)
+    expenses = Expense.objects.filter(workspace=actor.workspace).select_related("member__user", "project")
+    if not policies.can(actor, Perm.TIME_VIEW_ALL):
+        expenses = expenses.filter(member=actor.membership)
+    if member_id is not None:
+        expenses = expenses.filter(member_id=member_id)
+    if project_id is not None:
+        expenses = expenses.filter(project_id=project_id)
+    if date_from is not None:
+        expenses = expenses.filter(date__gte=date_from)
+    if date_to is not None:
+        expenses = expenses.filter(date__lte=date_to)
+    return expenses
+
+
+def expense_get(*, actor: Principal, expense_id: object) -> Expense:
+    """One expense the caller may see; anything else answers 'not found'."""
+    return get_or_not_found(expense_list(actor=actor), expense_id, label="Expense")

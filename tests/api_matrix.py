@@ -95,7 +95,10 @@ def check(case: Case, caller: str, roles: Mapping[str, Membership], world: Mappi
     body = {k: (v.format(**world) if isinstance(v, str) else v) for k, v in body.items()}
     headers: dict[str, Any] = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in case.extra.items()}
     if case.multipart:
-        response = client.post(url, body, format="multipart", **headers)
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        files = {k: SimpleUploadedFile(f"{k}.bin", v) if isinstance(v, bytes) else v for k, v in body.items()}
+        response = client.post(url, files, format="multipart", **headers)
     else:
         data = _json(body) if case.method not in ("GET", "HEAD") else ""
         response = client.generic(case.method, url, data, "application/json", **headers)

@@ -1,7 +1,11 @@
 """Access matrix of the billing app's REST endpoints (harness: tests/api_matrix.py)."""
 
-import pytest
+from datetime import date
 
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from billing import expense_services
 from billing import invoice_services as invoices
 from tests.api_matrix import Case, case_id, cases_by_caller, check
 from tests.billing.test_invoices import JUNE, WEEK, approve, work
@@ -9,6 +13,8 @@ from tests.conftest import principal_for
 from tests.factories import ClientFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
+OPEN_DAY = date(2026, 6, 10)  # a week nobody submitted
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 PERIOD = "date_from=2026-06-01&date_to=2026-06-30"
 TABLE = [
@@ -18,6 +24,19 @@ TABLE = [
     Case("GET", "reports/unbilled", "read", member=403, manager=200, admin=200, owner=200),
     Case("GET", f"reports/profitability?{PERIOD}", "read", member=403, manager=200, admin=200, owner=200),
     Case("GET", "projects/{project}/budget", "read", member=200, manager=200, admin=200, owner=200),
+    Case("GET", "expenses", "read", member=200, manager=200, admin=200, owner=200),
+    Case(
+        "POST", "expenses", "write", member=201, manager=201, admin=201, owner=201,
+        body={"project": "{project}", "date": "2026-06-10", "amount": "12.50", "category": "Travel"},
+    ),
+    Case("GET", "expenses/{own_expense}", "read", member=200, manager=200, admin=200, owner=200),
+    Case("PATCH", "expenses/{own_expense}", "write", member=200, manager=200, admin=200, owner=200,
+         body={"description": "Taxi"}),
+    Case("DELETE", "expenses/{own_expense}", "write", member=204, manager=204, admin=204, owner=204),
+    Case("GET", "expenses/{others_expense}", "read", member=404, manager=200, admin=200, owner=200),
+    Case("GET", "expenses/{own_expense}/receipt", "read", member=200, manager=200, admin=200, owner=200),
+    Case("POST", "expenses/{own_expense}/receipt", "write", member=200, manager=200, admin=200, owner=200,
+         multipart=True, body={"receipt": PNG}),
     Case("GET", "invoices", "read", member=403, manager=200, admin=200, owner=200),
     Case(
         "POST", "invoices/build", "write", member=403, manager=403, admin=201, owner=201,
@@ -39,7 +58,7 @@ def roles(member, manager, admin, owner):
 
 
 @pytest.fixture
-def world(project, workspace, member, admin, settings, tmp_path):
+def world(project, workspace, member, other_member, admin, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     approve(member)
     as_admin = principal_for(admin)
@@ -52,7 +71,21 @@ def world(project, workspace, member, admin, settings, tmp_path):
     issued = invoices.invoice_build(actor=as_admin, client=invoiced[1], period_start=JUNE[0], period_end=JUNE[1])
     invoices.invoice_issue(actor=as_admin, invoice=issued)
     invoices.invoice_pdf_store(invoice_id=issued.pk)
-    return {"project": project.pk, "draft": draft.pk, "issued": issued.pk, "fresh_client": invoiced[2].pk}
+    own = expense_services.expense_create(
+        actor=principal_for(member),
+        project=project,
+        date=OPEN_DAY,
+        amount="30.00",
+        category="Travel",
+        receipt=SimpleUploadedFile("r.png", PNG, content_type="image/png"),
+    )
+    others = expense_services.expense_create(
+        actor=principal_for(admin), member=other_member, project=project, date=OPEN_DAY, amount="5.00", category="Food"
+    )
+    return {
+        "project": project.pk, "draft": draft.pk, "issued": issued.pk, "fresh_client": invoiced[2].pk,
+        "own_expense": own.pk, "others_expense": others.pk,
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("pair", cases_by_caller(TABLE), ids=case_id)
