@@ -18,10 +18,20 @@ class TimeEntryAdmin(ReadOnlyAdmin):
         "billable",
         "state",
         "source",
+        "connection",
+        "draft_reason",
     )
     list_filter = ("state", "source", "billable", "workspace")
     search_fields = ("description", "member__user__username", "project__name")
-    list_select_related = ("member__user", "member__workspace", "project", "task")
+    list_select_related = (
+        "member__user",
+        "member__workspace",
+        "project",
+        "task",
+        "connection__application",
+        "connection__user",
+        "connection__workspace",
+    )
     date_hierarchy = "started_at"
     show_full_result_count = False
 
