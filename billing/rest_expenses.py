@@ -76,7 +76,8 @@ class ReceiptInput(serializers.Serializer[Any]):
 
 
 def _out(expense: Expense) -> Any:
-    return ExpenseOutput(Expense.objects.select_related("member__user", "project").get(pk=expense.pk)).data
+    fresh = Expense.objects.filter(workspace_id=expense.workspace_id).select_related("member__user", "project")
+    return ExpenseOutput(fresh.get(pk=expense.pk)).data
 
 
 class ExpenseListView(WorkspaceAPIView):

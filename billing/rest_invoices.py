@@ -89,7 +89,10 @@ class VoidInput(StrictSerializer):
 
 def _detail(invoice: Invoice) -> Any:
     return InvoiceDetailOutput(
-        Invoice.objects.prefetch_related("lines").select_related("client").get(pk=invoice.pk)
+        Invoice.objects.filter(workspace_id=invoice.workspace_id)
+        .prefetch_related("lines")
+        .select_related("client")
+        .get(pk=invoice.pk)
     ).data
 
 
