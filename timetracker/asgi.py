@@ -1,9 +1,28 @@
-"""ASGI entry point: one process serves pages, the REST API and (later) the MCP endpoint."""
+"""ASGI entry point: one process serves pages, the REST API and the MCP endpoint.
+
+``/mcp`` goes to the MCP gateway (the official SDK's Streamable HTTP app); everything else to
+Django. The lifespan (startup/shutdown) goes to the gateway, whose SDK session manager needs it.
+"""
 
 import os
 
 from django.core.asgi import get_asgi_application
+from starlette.types import Receive, Scope, Send
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "timetracker.settings")
 
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from mcp_gateway.http import build_app  # noqa: E402 - needs Django set up first
+from mcp_gateway.server import build_server  # noqa: E402
+
+mcp_application = build_app(build_server())
+
+
+async def application(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        await mcp_application(scope, receive, send)
+    elif scope["type"] == "http" and (scope["path"] == "/mcp" or scope["path"].startswith("/mcp/")):
+        await mcp_application(scope, receive, send)
+    else:
+        await django_application(scope, receive, send)

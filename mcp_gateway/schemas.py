@@ -1,0 +1,103 @@
+"""Output models for the MCP tools, derived from the REST output serializers.
+
+An entry, a project or a report has one presentation: the REST serializer (with its redaction).
+The MCP face reuses it, so the two faces give the same numbers, and this module turns the
+serializer into a pydantic model: the tool's ``outputSchema`` is then generated from the very
+fields the data comes from and cannot drift from it. Money stays a decimal string, as in REST.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from rest_framework import serializers
+
+_MODELS: dict[tuple[type[serializers.BaseSerializer[Any]], str], type[BaseModel]] = {}
+
+
+class Out(BaseModel):
+    """Base of every tool output: extra keys are dropped, never invented."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def _scalar(field: serializers.Field) -> tuple[Any, dict[str, Any]]:
+    """The python type and JSON-schema hints of one DRF field."""
+    if isinstance(field, serializers.BooleanField):
+        return bool, {}
+    if isinstance(field, serializers.IntegerField):
+        return int, {}
+    if isinstance(field, serializers.FloatField):
+        return float, {}
+    if isinstance(field, serializers.DecimalField):
+        return str, {"pattern": r"^-?\d+(\.\d+)?$", "examples": ["120.00"]}
+    if isinstance(field, serializers.DateTimeField):
+        return str, {"json_schema_extra": {"format": "date-time"}}
+    if isinstance(field, serializers.DateField):
+        return str, {"json_schema_extra": {"format": "date"}}
+    if isinstance(field, serializers.ChoiceField):
+        return str, {"json_schema_extra": {"enum": [str(c) for c in field.choices]}}
+    if isinstance(field, serializers.ManyRelatedField):
+        return list[int], {}
+    if isinstance(field, serializers.PrimaryKeyRelatedField):
+        return int, {}
+    if isinstance(field, serializers.CharField | serializers.UUIDField | serializers.RelatedField):
+        return str, {}
+    if isinstance(field, serializers.DictField):
+        return dict[str, Any], {}
+    if isinstance(field, serializers.ListField):
+        child, _ = _annotation(field.child) if field.child is not None else (Any, {})
+        return list[child], {}  # type: ignore[valid-type]
+    if isinstance(field, serializers.SerializerMethodField):
+        parent = field.parent
+        method = getattr(parent, field.method_name or f"get_{field.field_name}", None)
+        declared = getattr(method, "_spectacular_annotation", None)
+        if isinstance(declared, serializers.Field):
+            return _scalar(declared)
+        simple = {OpenApiTypes.BOOL: bool, OpenApiTypes.INT: int, OpenApiTypes.STR: str}
+        return simple.get(declared, Any) if isinstance(declared, OpenApiTypes) else Any, {}
+    return Any, {}
+
+
+def _annotation(field: serializers.Field) -> tuple[Any, dict[str, Any]]:
+    if isinstance(field, serializers.ListSerializer):
+        return list[model_for(type(field.child))], {}  # type: ignore[arg-type,misc]
+    if isinstance(field, serializers.BaseSerializer):
+        return model_for(type(field)), {}
+    return _scalar(field)
+
+
+def model_for(serializer: type[serializers.BaseSerializer[Any]], name: str = "") -> type[BaseModel]:
+    """A pydantic model with the serializer's output fields (cached per serializer)."""
+    key = (serializer, name)
+    if key in _MODELS:
+        return _MODELS[key]
+    fields: dict[str, Any] = {}
+    for field_name, field in serializer().fields.items():
+        if field.write_only:
+            continue
+        annotation, hints = _annotation(field)
+        nullable = bool(getattr(field, "allow_null", False)) or isinstance(field, serializers.SerializerMethodField)
+        if nullable:
+            annotation = annotation | None
+        description = str(field.help_text) if field.help_text else None
+        fields[field_name] = (annotation, Field(default=None if nullable else ..., description=description, **hints))
+    model = create_model(name or serializer.__name__.removesuffix("Output") or "Object", __base__=Out, **fields)
+    model.__doc__ = (serializer.__doc__ or "").strip() or None
+    _MODELS[key] = model
+    return model
+
+
+def page_of(item: type[BaseModel], name: str) -> type[BaseModel]:
+    """``{"items": [...], "next_cursor": ...}``: one page of a list tool."""
+    return create_model(
+        name,
+        __base__=Out,
+        items=(list[item], Field(description="This page, in the tool's order")),  # type: ignore[valid-type]
+        next_cursor=(
+            str | None,
+            Field(default=None, description="Pass as `cursor` for the next page; null on the last page"),
+        ),
+    )
