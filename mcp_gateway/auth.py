@@ -15,10 +15,10 @@ import hashlib
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 from mcp.server.auth.provider import AccessToken
 
+from mcp_gateway.registry import refresh_connections
 from workspaces.connection_selectors import connection_for_api_key, connection_principal
 from workspaces.connection_services import API_KEY_PREFIX
 from workspaces.models import Channel, Connection, OAuthAccessToken
@@ -46,7 +46,7 @@ def _oauth_connection(raw: str) -> tuple[Connection | None, str | None, int | No
 
 def access_for_bearer(raw: str) -> AccessToken | None:
     """An OAuth access token or API key → the SDK's AccessToken carrying our Principal, or None."""
-    close_old_connections()
+    refresh_connections()
     try:
         if raw.startswith(API_KEY_PREFIX):
             connection = connection_for_api_key(raw)
@@ -61,7 +61,9 @@ def access_for_bearer(raw: str) -> AccessToken | None:
             return None
         return AccessToken(
             token=raw,
-            client_id=connection.application.client_id if connection.application_id else f"api-key:{connection.pk}",
+            client_id=connection.application.client_id
+            if connection.application is not None
+            else f"api-key:{connection.pk}",
             scopes=sorted(principal.scopes),
             expires_at=expires_at,
             resource=resource,
@@ -69,7 +71,7 @@ def access_for_bearer(raw: str) -> AccessToken | None:
             claims={PRINCIPAL_CLAIM: principal},
         )
     finally:
-        close_old_connections()
+        refresh_connections()
 
 
 def principal_of(access: AccessToken) -> Principal:

@@ -115,7 +115,12 @@ class Gateway:
             await _respond(
                 send,
                 403,
-                {"error": {"code": "forbidden", "message": "MCP access is turned off for this workspace; ask an admin."}},
+                {
+                    "error": {
+                        "code": "forbidden",
+                        "message": "MCP access is turned off for this workspace; ask an admin.",
+                    }
+                },
             )
             return
         if not await sync_to_async(_within_rate, thread_sensitive=False)(principal):

@@ -11,11 +11,11 @@ from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.resources import FunctionResource
 
 from mcp_gateway.arguments import today_in
+from mcp_gateway.registry import refresh_connections
 from timesheets.agent_policy import agent_ruling
 from workspaces.policies import can_view_sensitive
 from workspaces.principals import Principal
@@ -34,7 +34,7 @@ def _caller() -> Principal:
 
 def guide_text(principal: Principal) -> str:
     """The rules of this workspace for this connection, in prose for a model."""
-    close_old_connections()
+    refresh_connections()
     try:
         workspace = principal.workspace
         billable = agent_ruling(workspace=workspace, connection=principal.connection, billable=True)
@@ -85,7 +85,7 @@ You act for {principal.user.get_username()} (role: {principal.membership.role}; 
 - {sensitive}
 """
     finally:
-        close_old_connections()
+        refresh_connections()
 
 
 async def read_guide() -> str:

@@ -16,11 +16,11 @@ import json
 import time
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
@@ -133,7 +133,9 @@ def error_result(error: DomainError) -> CallToolResult:
     text = f"{error.code}: {error.message}"
     if error.fields:
         text += " " + "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content={"error": body}, is_error=True)
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content={"error": body}, is_error=True
+    )
 
 
 def ok_result(data: dict[str, Any], *, summary: str, replayed: bool = False) -> CallToolResult:
@@ -170,9 +172,8 @@ def argument_digest(arguments: dict[str, Any]) -> dict[str, Any]:
     and anything long only as its length and a hash (no full free text, no secrets)."""
     digest: dict[str, Any] = {}
     for name, value in sorted(arguments.items()):
-        if value is None or isinstance(value, bool | int | float):
-            digest[name] = value
-        elif isinstance(value, str) and name not in FREE_TEXT and name != "idempotency_key" and len(value) <= 40:
+        short_text = isinstance(value, str) and len(value) <= 40 and name not in FREE_TEXT | {"idempotency_key"}
+        if value is None or isinstance(value, bool | int | float) or short_text:
             digest[name] = value
         else:
             blob = json.dumps(value, sort_keys=True, default=str)
@@ -181,6 +182,13 @@ def argument_digest(arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- running one call -----------------------------------------------------------------------------
+
+
+def refresh_connections() -> None:
+    """What Django does around a request, for the worker thread a tool runs in: drop a connection
+    that is broken or past CONN_MAX_AGE. Never inside a transaction (tests run in one)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 class _DryRun(Exception):
@@ -199,7 +207,7 @@ class Call:
     started: float = field(default_factory=time.monotonic)
 
     def run(self) -> CallToolResult:
-        close_old_connections()
+        refresh_connections()
         try:
             if not visible(self.spec, self.principal):  # the gateway hides it first; never run it anyway
                 raise Invalid(f"Unknown tool: {self.spec.name}")
@@ -212,7 +220,7 @@ class Call:
             self._audit(outcome=Outcome.INVALID, detail={"code": invalid.code})
             return error_result(invalid)
         finally:
-            close_old_connections()
+            refresh_connections()
         return result
 
     def _read(self) -> CallToolResult:
@@ -226,9 +234,11 @@ class Call:
                 with transaction.atomic():
                     raise _DryRun(self.spec.fn(self.principal, **self.arguments))
             except _DryRun as rolled_back:
-                data = rolled_back.result.model_copy(update={"dry_run": True}).model_dump(mode="json")
+                result = rolled_back.result
+                summary = "Dry run, nothing was written: " + str(getattr(result, "summary", ""))
+                data = result.model_copy(update={"dry_run": True, "summary": summary}).model_dump(mode="json")
             self._audit(outcome=Outcome.OK, detail={"dry_run": True})
-            return ok_result(data, summary="Dry run, nothing was written. " + summary_of(self.spec.name, data))
+            return ok_result(data, summary=summary_of(self.spec.name, data))
         if self.idempotency_key is not None:
             replay = self._replay()
             if replay is not None:
@@ -347,7 +357,9 @@ def as_sdk_tool(spec: ToolSpec) -> Callable[..., Any]:
     if spec.write:
         params += [
             inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=DryRun),
-            inspect.Parameter("idempotency_key", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=IdempotencyKey),
+            inspect.Parameter(
+                "idempotency_key", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=IdempotencyKey
+            ),
         ]
     ctx_param = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
     output = hints["return"]
@@ -369,7 +381,3 @@ def as_sdk_tool(spec: ToolSpec) -> Callable[..., Any]:
 
 def _keyword_only(params: Iterable[inspect.Parameter]) -> list[inspect.Parameter]:
     return [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
-
-
-def with_request(principal: Principal, **context: Any) -> Principal:
-    return replace(principal, **context)

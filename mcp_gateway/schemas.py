@@ -8,7 +8,7 @@ fields the data comes from and cannot drift from it. Money stays a decimal strin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.types import OpenApiTypes
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -75,7 +75,8 @@ def model_for(serializer: type[serializers.BaseSerializer[Any]], name: str = "")
     if key in _MODELS:
         return _MODELS[key]
     fields: dict[str, Any] = {}
-    for field_name, field in serializer().fields.items():
+    instance = cast(serializers.Serializer[Any], serializer())
+    for field_name, field in instance.fields.items():
         if field.write_only:
             continue
         annotation, hints = _annotation(field)

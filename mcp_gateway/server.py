@@ -89,7 +89,10 @@ class CallerMiddleware:
         detail: dict[str, Any] = {"method": ctx.method}
         if tool_name:
             arguments = params.get("arguments")
-            detail |= {"tool": tool_name, "arguments": argument_digest(arguments if isinstance(arguments, dict) else {})}
+            detail |= {
+                "tool": tool_name,
+                "arguments": argument_digest(arguments if isinstance(arguments, dict) else {}),
+            }
         for key in ("uri", "name"):
             if key in params and not tool_name:
                 detail[key] = str(params[key])[:200]
@@ -123,7 +126,7 @@ def _is_error(result: HandlerResult) -> bool:
 def build_server() -> MCPServer[Any]:
     """The MCPServer with every tool of the catalogue, the guide and the prompts."""
     # Importing the tool modules fills CATALOGUE.
-    from mcp_gateway import prompts  # noqa: F401
+    from mcp_gateway import prompts
     from mcp_gateway.tools import access, billing, catalog, reports, time_tools  # noqa: F401
 
     server: MCPServer[Any] = MCPServer(

@@ -20,9 +20,9 @@ mcp_application = build_app(build_server())
 
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
-    if scope["type"] == "lifespan":
-        await mcp_application(scope, receive, send)
-    elif scope["type"] == "http" and (scope["path"] == "/mcp" or scope["path"].startswith("/mcp/")):
+    to_mcp = scope["type"] == "http" and (scope["path"] == "/mcp" or scope["path"].startswith("/mcp/"))
+    if to_mcp or scope["type"] == "lifespan":
         await mcp_application(scope, receive, send)
     else:
-        await django_application(scope, receive, send)
+        # Django types the ASGI callables a little differently from Starlette; the protocol is the same.
+        await django_application(scope, receive, send)  # type: ignore[arg-type]

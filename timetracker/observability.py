@@ -139,5 +139,6 @@ def logging_config(*, json_lines: bool, level: str) -> dict[str, Any]:
         },
         "root": {"handlers": ["console"], "level": level},
         # Celery's own loggers propagate to the root handler (the worker does not hijack it).
-        "loggers": {"celery": {"level": level}},
+        # The MCP SDK logs every stateless request at INFO; our audit trail already records each call.
+        "loggers": {"celery": {"level": level}, "mcp": {"level": "WARNING"}},
     }

@@ -256,9 +256,8 @@ SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
 # The public origin of this server (scheme://host[:port]). The MCP endpoint is SITE_URL + "/mcp":
 # its 401 points agents at SITE_URL's metadata, and an OAuth token works there only when it was
 # issued for exactly that resource (RFC 8707).
-SITE_URL = (
-    os.environ.get("SITE_URL", "").strip().rstrip("/")
-    or ("http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0].lstrip('.')}")
+SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/") or (
+    "http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
 )
 MCP_RESOURCE_URL = f"{SITE_URL}/mcp"
 # Browser origins that may call /mcp (DNS-rebinding protection); agents send no Origin at all.

@@ -34,13 +34,17 @@ from workspaces.selectors import (
 )
 from workspaces.services import client_create, project_create
 
-Member = model_for(MemberOutput)
+MemberBase = model_for(MemberOutput)
 Client = model_for(ClientOutput)
 ProjectBase = model_for(ProjectOutput)
 Task = model_for(TaskOutput)
 Tag = model_for(TagOutput)
 Budget = model_for(BudgetHealthOutput, "BudgetBurn")
 MEMBER_CONTACT_FIELDS = ("email",)
+
+
+class Member(MemberBase):  # type: ignore[valid-type,misc]
+    email: str | None = Field(default=None, description="Contact data: null unless you may see sensitive data")
 
 
 class Project(ProjectBase):  # type: ignore[valid-type,misc]
@@ -205,7 +209,12 @@ def create_client(
     if client_list(actor=caller, include_archived=True).filter(name__iexact=name.strip()).exists():
         warnings.append(f"A client named {name.strip()!r} already exists.")
     client = client_create(
-        actor=caller, name=name, contact_email=contact_email, contact_phone=contact_phone, vat_id=vat_id, address=address
+        actor=caller,
+        name=name,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+        vat_id=vat_id,
+        address=address,
     )
     return ClientCreated(
         client=shaped(ClientOutput, client, caller), warnings=warnings, summary=f"Client {client.name} created."
@@ -322,7 +331,7 @@ def create_project(
     )
     project = _projects_with_team(caller).get(pk=project.pk)
     row = _project_rows(caller, [project])[0]
-    return ProjectCreated(project=row, summary=f"Project {project.name} created.")
+    return ProjectCreated(project=Project.model_validate(row), summary=f"Project {project.name} created.")
 
 
 # --- tasks and tags ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from billing.selectors import budget_health
 from mcp_gateway.arguments import day, duration_seconds, keyset_page, moment, optional_day, today_in
 from mcp_gateway.registry import tool
 from mcp_gateway.schemas import Out, model_for, page_of
-from mcp_gateway.tools.common import CursorArg, DayArg, DurationArg, Id, Limit, OptionalId, WriteResult, shaped
+from mcp_gateway.tools.common import CursorArg, DayArg, Id, Limit, OptionalId, WriteResult, shaped
 from timesheets.api import EntryOutput
 from timesheets.api_timesheets import TimesheetOutput
 from timesheets.models import EntryState, TimeEntry
@@ -157,7 +157,9 @@ def get_timesheet(
     """One member-week: status (open, submitted, approved, rejected with reason), whether it is
     locked and why, totals per day and per project (active time; drafts apart) and its entries."""
     member = _member(caller, member_id)
-    data = timesheet_week_get(actor=caller, member=member, week_start=day(week, workspace=caller.workspace, name="week"))
+    data = timesheet_week_get(
+        actor=caller, member=member, week_start=day(week, workspace=caller.workspace, name="week")
+    )
     return Week(
         member_id=member.pk,
         username=member.user.get_username(),
@@ -166,7 +168,9 @@ def get_timesheet(
         rejection_reason=data.timesheet.rejection_reason if data.timesheet else "",
         lock_reason=data.lock_reason,
         days=[DayTotal(date=d.isoformat(), seconds=data.seconds_by_day[d]) for d in data.days],
-        projects=[ProjectTotal(project_id=p.project_id, project_name=p.project_name, seconds=p.seconds) for p in data.projects],
+        projects=[
+            ProjectTotal(project_id=p.project_id, project_name=p.project_name, seconds=p.seconds) for p in data.projects
+        ],
         total_seconds=data.total_seconds,
         draft_seconds=data.draft_seconds,
         entries=shaped(EntryOutput, data.entries, caller, many=True),
@@ -231,7 +235,9 @@ def log_time(
     caller: Principal,
     project_id: Id,
     date: DayArg = None,
-    duration: Annotated[str | None, Field(description="'90m', '1h30m', '1.5h' or '1:30'; or give start and end")] = None,
+    duration: Annotated[
+        str | None, Field(description="'90m', '1h30m', '1.5h' or '1:30'; or give start and end")
+    ] = None,
     start: Annotated[str | None, Field(description="HH:MM on `date`, or RFC 3339 with offset", max_length=40)] = None,
     end: Annotated[str | None, Field(description="HH:MM on `date`, or RFC 3339 with offset", max_length=40)] = None,
     task_id: OptionalId = None,
@@ -396,4 +402,3 @@ def submit_timesheet(
         timesheet=shaped(TimesheetOutput, timesheet, caller),
         summary=f"Week of {timesheet.week_start:%Y-%m-%d} submitted for approval.",
     )
-
