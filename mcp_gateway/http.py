@@ -30,9 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_gateway.auth import principal_of
 from mcp_gateway.prompts import current_principal
-from mcp_gateway.registry import SCOPE_AUDIT, SCOPE_PRINCIPAL, missing_scope
+from mcp_gateway.registry import SCOPE_AUDIT, SCOPE_PRINCIPAL, missing_scope, publish_event
 from timetracker.observability import request_id_from, request_id_var
-from workspaces import audit
 from workspaces.models import Outcome
 from workspaces.principals import Principal
 
@@ -171,7 +170,7 @@ class Gateway:
         self, principal: Principal, action: str, code: str, started: float, *, outcome: str = Outcome.DENIED
     ) -> None:
         duration_ms = round((time.monotonic() - started) * 1000)
-        await sync_to_async(audit.publish, thread_sensitive=False)(
+        await sync_to_async(publish_event, thread_sensitive=False)(
             action=action, actor=principal, outcome=outcome, detail={"code": code}, duration_ms=duration_ms
         )
 

@@ -191,6 +191,14 @@ def refresh_connections() -> None:
         close_old_connections()
 
 
+def publish_event(**event: Any) -> None:
+    """``audit.publish`` from a worker thread (it may write inline when the broker is down)."""
+    try:
+        audit.publish(**event)
+    finally:
+        refresh_connections()
+
+
 class _DryRun(Exception):
     def __init__(self, result: BaseModel) -> None:
         self.result = result

@@ -21,8 +21,15 @@ from mcp_types import INVALID_PARAMS, ListToolsResult
 from pydantic import AnyHttpUrl
 
 from mcp_gateway.auth import ConnectionTokenVerifier
-from mcp_gateway.registry import CATALOGUE, SCOPE_AUDIT, SCOPE_PRINCIPAL, argument_digest, as_sdk_tool, visible
-from workspaces import audit
+from mcp_gateway.registry import (
+    CATALOGUE,
+    SCOPE_AUDIT,
+    SCOPE_PRINCIPAL,
+    argument_digest,
+    as_sdk_tool,
+    publish_event,
+    visible,
+)
 from workspaces.models import Outcome
 from workspaces.principals import Principal
 
@@ -99,7 +106,7 @@ class CallerMiddleware:
         if error:
             detail["error"] = error
         action = f"mcp.tool.{tool_name}" if tool_name else f"mcp.{ctx.method.replace('/', '.')}"
-        await sync_to_async(audit.publish, thread_sensitive=False)(
+        await sync_to_async(publish_event, thread_sensitive=False)(
             action=action,
             actor=principal,
             target_type="mcp.tool" if tool_name else "mcp",
@@ -111,10 +118,14 @@ class CallerMiddleware:
 
 
 def _only_visible(result: HandlerResult, principal: Principal) -> HandlerResult:
+    def shown(name: str) -> bool:
+        return name in CATALOGUE and visible(CATALOGUE[name], principal)
+
     if isinstance(result, ListToolsResult):
-        tools = [t for t in result.tools if t.name in CATALOGUE and visible(CATALOGUE[t.name], principal)]
-        return result.model_copy(update={"tools": tools})
-    return result
+        return result.model_copy(update={"tools": [t for t in result.tools if shown(t.name)]})
+    if isinstance(result, dict) and isinstance(result.get("tools"), list):
+        return {**result, "tools": [t for t in result["tools"] if shown(str(t.get("name")))]}
+    raise TypeError(f"unexpected tools/list result {type(result).__name__}")  # never list unfiltered
 
 
 def _is_error(result: HandlerResult) -> bool:

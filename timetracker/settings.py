@@ -204,6 +204,20 @@ AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "400"))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "timetracker@localhost")
 
+# The public origin of this server (scheme://host[:port]). The MCP endpoint is SITE_URL + "/mcp":
+# its 401 points agents at SITE_URL's metadata, and an OAuth token works there only when it was
+# issued for exactly that resource (RFC 8707).
+SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/") or (
+    "http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+)
+MCP_RESOURCE_URL = f"{SITE_URL}/mcp"
+# Browser origins that may call /mcp (DNS-rebinding protection); agents send no Origin at all.
+MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS") or [SITE_URL, *CSRF_TRUSTED_ORIGINS]
+# The largest JSON-RPC request body /mcp accepts; larger ones answer 413.
+MCP_MAX_REQUEST_BYTES = int(os.environ.get("MCP_MAX_REQUEST_BYTES", str(256 * 1024)))
+# Calls per minute through /mcp, per connection (a read or write tool call counts once).
+MCP_THROTTLE_PER_MINUTE = int(os.environ.get("MCP_THROTTLE_PER_MINUTE", "600"))
+
 # OAuth 2.1 authorization server (django-oauth-toolkit). Its models are swapped for ours so
 # every grant and token points at its Connection (workspaces/models/access.py).
 OAUTH2_PROVIDER_APPLICATION_MODEL = "workspaces.OAuthApplication"
@@ -242,6 +256,9 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    # RFC 9728: the protected-resource documents name this server as their authorization server
+    # (MCP clients need it to find the OAuth endpoints).
+    "OAUTH2_PROTECTED_RESOURCE_AUTHORIZATION_SERVERS": [SITE_URL],
 }
 # Native agents (Claude Desktop, Cursor, the MCP Inspector) receive the code on a loopback
 # `http://127.0.0.1:<port>/` redirect (RFC 8252), so `http` stays allowed here; limiting it
@@ -252,20 +269,6 @@ OAUTH_ABSOLUTE_REFRESH_LIFETIME_SECONDS = int(
 )
 OAUTH_DCR_REGISTRATIONS_PER_HOUR = int(os.environ.get("OAUTH_DCR_REGISTRATIONS_PER_HOUR", "30"))
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
-
-# The public origin of this server (scheme://host[:port]). The MCP endpoint is SITE_URL + "/mcp":
-# its 401 points agents at SITE_URL's metadata, and an OAuth token works there only when it was
-# issued for exactly that resource (RFC 8707).
-SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/") or (
-    "http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
-)
-MCP_RESOURCE_URL = f"{SITE_URL}/mcp"
-# Browser origins that may call /mcp (DNS-rebinding protection); agents send no Origin at all.
-MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS") or [SITE_URL, *CSRF_TRUSTED_ORIGINS]
-# The largest JSON-RPC request body /mcp accepts; larger ones answer 413.
-MCP_MAX_REQUEST_BYTES = int(os.environ.get("MCP_MAX_REQUEST_BYTES", str(256 * 1024)))
-# Calls per minute through /mcp, per connection (a read or write tool call counts once).
-MCP_THROTTLE_PER_MINUTE = int(os.environ.get("MCP_THROTTLE_PER_MINUTE", "600"))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -55,11 +55,14 @@ def error_code(result: CallToolResult) -> str:
 @asynccontextmanager
 async def mcp_session(url: str, token: str, headers: dict[str, str] | None = None) -> AsyncIterator[ClientSession]:
     """An initialized SDK ClientSession over Streamable HTTP with a bearer token (or API key)."""
-    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}", **(headers or {})}, timeout=30) as http:
-        async with streamable_http_client(url, http_client=http) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield session
+    auth = {"Authorization": f"Bearer {token}", **(headers or {})}
+    async with (
+        httpx2.AsyncClient(headers=auth, timeout=30) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
 
 
 def structured(result: CallToolResult) -> dict[str, Any]:

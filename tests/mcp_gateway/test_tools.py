@@ -95,7 +95,8 @@ def test_days_are_read_in_the_workspace_time_zone(workspace):
     assert day("today", workspace=workspace) == today
     assert day("yesterday", workspace=workspace) == today - timedelta(days=1)
     monday = day("monday", workspace=workspace)
-    assert monday.weekday() == 0 and 0 <= (today - monday).days < 7
+    assert monday.weekday() == 0
+    assert 0 <= (today - monday).days < 7
     assert day("2026-01-05", workspace=workspace) == date(2026, 1, 5)
     with pytest.raises(Invalid):
         day("next tuesday", workspace=workspace)
@@ -159,7 +160,8 @@ def test_list_time_entries_filters(member, billable_project, internal_project):
 def test_cost_data_is_redacted_without_sensitive_and_shown_with_it(admin, member, billable_project):
     human_entry(member, billable_project)
     blind = ok(call(agent(admin), "list_time_entries", member_id=member.pk))["items"][0]
-    assert blind["cost_rate"] is None and blind["cost_amount"] is None
+    assert blind["cost_rate"] is None
+    assert blind["cost_amount"] is None
     assert blind["redacted"] == ["cost_rate", "cost_amount"]
 
     seeing = ok(call(agent(admin, allow_sensitive=True), "list_time_entries", member_id=member.pk))["items"][0]
@@ -169,15 +171,18 @@ def test_cost_data_is_redacted_without_sensitive_and_shown_with_it(admin, member
     assert all(m["cost_rate"] is None and m["email"] is None for m in members)
     assert set(members[0]["redacted"]) == {"cost_rate", "email"}
     members = ok(call(agent(admin, allow_sensitive=True), "list_members"))["items"]
-    assert any(m["cost_rate"] == "40.00" for m in members) and all(m["email"] for m in members)
+    assert any(m["cost_rate"] == "40.00" for m in members)
+    assert all(m["email"] for m in members)
 
 
 def test_client_contact_data_is_redacted_without_sensitive(workspace, admin):
     client = ClientFactory(workspace=workspace, name="Nordlicht", contact_email="pay@nordlicht.test")
     blind = ok(call(agent(admin), "get_client", client_id=client.pk))
-    assert blind["contact_email"] is None and "contact_email" in blind["redacted"]
+    assert blind["contact_email"] is None
+    assert "contact_email" in blind["redacted"]
     seeing = ok(call(agent(admin, allow_sensitive=True), "get_client", client_id=client.pk))
-    assert seeing["contact_email"] == "pay@nordlicht.test" and seeing["redacted"] == []
+    assert seeing["contact_email"] == "pay@nordlicht.test"
+    assert seeing["redacted"] == []
 
 
 def test_projects_come_with_team_and_budget_burn(manager, member, billable_project):
@@ -341,7 +346,8 @@ def test_submit_timesheet_and_log_expense_and_create_client_and_project(workspac
             boss, "create_project", name="Site", client_id=client["id"], budget_hours="20", team_member_ids=[member.pk]
         )
     )
-    assert project["project"]["team"] == [member.pk] and project["project"]["budget_hours"] == "20.00"
+    assert project["project"]["team"] == [member.pk]
+    assert project["project"]["budget_hours"] == "20.00"
     assert error_code(call(boss, "create_project", name="Rated", billable_rate="150")) == "forbidden"
     assert error_code(call(boss, "create_project", name="Bad team", team_member_ids=[999999])) == "invalid"
 
@@ -384,7 +390,8 @@ def test_the_tool_list_follows_scopes_and_role(owner, manager, member):
     assert {"create_client", "create_project", "unbilled_time"} <= names(agent(manager))
 
     owner_plain = names(agent(owner, scopes="read write admin"))
-    assert "list_audit_events" in owner_plain and "profitability_report" not in owner_plain
+    assert "list_audit_events" in owner_plain
+    assert "profitability_report" not in owner_plain
     assert "profitability_report" in names(agent(owner, scopes="read write admin", allow_sensitive=True))
     assert "list_audit_events" not in names(agent(owner, scopes="read write", allow_sensitive=True))
     assert len(CATALOGUE) == 29
@@ -430,8 +437,10 @@ def test_every_call_is_audited_once_with_an_argument_digest(member, internal_pro
     ]
     assert all(e.connection_id == caller.connection.pk for e in events)
     digest = events[1].detail["arguments"]
-    assert digest["duration"] == "1h" and digest["project_id"] == internal_project.pk
-    assert digest["description"]["len"] > 0 and "Secret" not in str(events[1].detail)
+    assert digest["duration"] == "1h"
+    assert digest["project_id"] == internal_project.pk
+    assert digest["description"]["len"] > 0
+    assert "Secret" not in str(events[1].detail)
 
 
 # --- a constant number of queries ------------------------------------------------------------------
