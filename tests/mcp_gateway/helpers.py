@@ -17,7 +17,7 @@ from mcp_gateway.registry import CATALOGUE, Call
 from mcp_gateway.server import build_server
 from tests.factories import ConnectionFactory
 from workspaces.connection_selectors import connection_principal
-from workspaces.models import Channel, Membership
+from workspaces.models import Channel, Connection, Membership
 from workspaces.principals import Principal
 
 SERVER = build_server()  # fills the catalogue exactly as the app does
@@ -30,7 +30,13 @@ def agent(
     connection = ConnectionFactory(membership=membership, scopes=scopes, allow_sensitive=allow_sensitive, **fields)
     principal = connection_principal(connection, channel=Channel.MCP)
     assert principal is not None
+    assert principal.connection is not None
     return principal
+
+
+def connection_of(principal: Principal) -> Connection:
+    assert principal.connection is not None
+    return principal.connection
 
 
 def call(

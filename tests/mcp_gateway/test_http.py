@@ -22,6 +22,7 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from mcp.shared.exceptions import MCPError
+from mcp_types import TextContent, TextResourceContents, ToolAnnotations
 from pydantic import AnyUrl
 
 from tests.conftest import principal_for
@@ -197,11 +198,18 @@ async def test_an_agent_connects_with_oauth_and_uses_every_kind_of_tool(server, 
         assert "list_audit_events" not in tools
         assert "profitability_report" not in tools
         log_time = tools["log_time"]
+        assert log_time.annotations is not None
         assert log_time.annotations.read_only_hint is False
         assert log_time.annotations.open_world_hint is False
         assert {"dry_run", "idempotency_key", "duration", "project_id"} <= set(log_time.input_schema["properties"])
         assert log_time.output_schema is not None
-        assert tools["list_time_entries"].annotations.read_only_hint is True
+        assert tools["list_time_entries"].annotations == ToolAnnotations(
+            title="List time entries",
+            read_only_hint=True,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=False,
+        )
 
         context = structured(await session.call_tool("get_context", {}))
         assert (context["workspace"]["slug"], context["caller"]["username"]) == ("acme", "sam")
@@ -229,10 +237,12 @@ async def test_an_agent_connects_with_oauth_and_uses_every_kind_of_tool(server, 
         assert refused.structured_content["error"]["code"] == "not_found"
 
         guide = await session.read_resource("guide://time-and-billing")
+        assert isinstance(guide.contents[0], TextResourceContents)
         assert "Europe/Berlin" in guide.contents[0].text
         prompts = {p.name for p in (await session.list_prompts()).prompts}
         assert prompts == {"week_in_review", "log_my_day"}
         prompt = await session.get_prompt("log_my_day", {"day": "today"})
+        assert isinstance(prompt.messages[0].content, TextContent)
         assert "dry_run" in prompt.messages[0].content.text
 
     drafts = await in_thread(

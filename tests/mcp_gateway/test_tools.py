@@ -26,7 +26,7 @@ from tests.factories import (
     TimeEntryFactory,
     WorkspaceFactory,
 )
-from tests.mcp_gateway.helpers import agent, call, error_code, ok
+from tests.mcp_gateway.helpers import agent, call, connection_of, error_code, ok
 from timesheets.models import EntryState, TimeEntry
 from timesheets.services import time_entry_create
 from workspaces.errors import Invalid
@@ -115,8 +115,8 @@ def test_get_context_tells_the_agent_who_where_and_which_rules(workspace, member
         "username": "member",
         "role": "member",
         "scopes": ["read", "write"],
-        "connection_id": caller.connection.pk,
-        "connection_label": caller.connection.label,
+        "connection_id": connection_of(caller).pk,
+        "connection_label": connection_of(caller).label,
     }
     assert data["governance"] == {
         "sensitive_visible": False,
@@ -217,7 +217,7 @@ def test_billable_time_from_an_agent_is_a_draft_and_counts_in_no_report(member, 
     data = ok(call(caller, "log_time", project_id=billable_project.pk, date="yesterday", duration="1h30m"))
     entry = TimeEntry.objects.get(pk=data["entry"]["id"])
     assert (entry.state, entry.billable, entry.duration_seconds) == (EntryState.DRAFT, True, 5400)
-    assert entry.connection_id == caller.connection.pk
+    assert entry.connection_id == connection_of(caller).pk
     assert "billable" in entry.draft_reason.lower()
     assert data["entry"]["state"] == "draft"
     assert entry.started_at.astimezone(member.workspace.tzinfo).date().isoformat() == yesterday
@@ -435,7 +435,7 @@ def test_every_call_is_audited_once_with_an_argument_digest(member, internal_pro
         ("mcp.tool.list_time_entries", "ok", "mcp"),
         ("mcp.tool.log_time", "ok", "mcp"),
     ]
-    assert all(e.connection_id == caller.connection.pk for e in events)
+    assert all(e.connection_id == connection_of(caller).pk for e in events)
     digest = events[1].detail["arguments"]
     assert digest["duration"] == "1h"
     assert digest["project_id"] == internal_project.pk
