@@ -147,7 +147,7 @@ def build_server() -> MCPServer[Any]:
         version="1.0.0",
         token_verifier=ConnectionTokenVerifier(),
         auth=AuthSettings(
-            issuer_url=AnyHttpUrl(settings.SITE_URL),
+            issuer_url=AnyHttpUrl(settings.PUBLIC_BASE_URL),
             resource_server_url=AnyHttpUrl(settings.MCP_RESOURCE_URL),
             validate_token_resource=True,
         ),

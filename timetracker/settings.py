@@ -204,15 +204,13 @@ AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "400"))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "timetracker@localhost")
 
-# The public origin of this server (scheme://host[:port]). The MCP endpoint is SITE_URL + "/mcp":
-# its 401 points agents at SITE_URL's metadata, and an OAuth token works there only when it was
-# issued for exactly that resource (RFC 8707).
-SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/") or (
-    "http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
-)
-MCP_RESOURCE_URL = f"{SITE_URL}/mcp"
+# The address people and agents reach this instance at: links in emails, the OAuth metadata, and
+# the MCP endpoint PUBLIC_BASE_URL + "/mcp" (its 401 points agents at this origin's metadata, and
+# an OAuth token works there only when it was issued for exactly that resource, RFC 8707).
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/") or "http://127.0.0.1:8000"
+MCP_RESOURCE_URL = f"{PUBLIC_BASE_URL}/mcp"
 # Browser origins that may call /mcp (DNS-rebinding protection); agents send no Origin at all.
-MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS") or [SITE_URL, *CSRF_TRUSTED_ORIGINS]
+MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS") or [PUBLIC_BASE_URL, *CSRF_TRUSTED_ORIGINS]
 # The largest JSON-RPC request body /mcp accepts; larger ones answer 413.
 MCP_MAX_REQUEST_BYTES = int(os.environ.get("MCP_MAX_REQUEST_BYTES", str(256 * 1024)))
 # Calls per minute through /mcp, per connection (a read or write tool call counts once).
@@ -258,7 +256,7 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
     # RFC 9728: the protected-resource documents name this server as their authorization server
     # (MCP clients need it to find the OAuth endpoints).
-    "OAUTH2_PROTECTED_RESOURCE_AUTHORIZATION_SERVERS": [SITE_URL],
+    "OAUTH2_PROTECTED_RESOURCE_AUTHORIZATION_SERVERS": [PUBLIC_BASE_URL],
 }
 # Native agents (Claude Desktop, Cursor, the MCP Inspector) receive the code on a loopback
 # `http://127.0.0.1:<port>/` redirect (RFC 8252), so `http` stays allowed here; limiting it
@@ -336,5 +334,3 @@ LOG_FORMAT = os.environ.get("LOG_FORMAT", "") or ("text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'text'.")
 LOGGING = logging_config(json_lines=LOG_FORMAT == "json", level=os.environ.get("LOG_LEVEL", "INFO"))
-# The address people reach this instance at, used in links inside emails.
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")

@@ -53,7 +53,7 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
             log_path=tmp_path_factory.mktemp("mcp") / "app.log",
             env={"AUDIT_DELIVERY": "inline", "LOG_FORMAT": "text"},
         )
-        app.env["SITE_URL"] = app.url
+        app.env["PUBLIC_BASE_URL"] = app.url
         app.start()
     yield app
     app.stop()
