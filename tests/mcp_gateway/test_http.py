@@ -376,3 +376,45 @@ async def test_the_transport_refuses_large_bodies_and_foreign_origins(server, wo
     fine = await in_thread(lambda: post(server, token, listing, Origin=server.url))
     assert fine.status_code == 200
     assert fine.headers["X-Request-ID"]
+
+
+READ_CALLS = {
+    "get_context": {},
+    "list_members": {},
+    "list_clients": {},
+    "get_client": None,  # filled with a real id below
+    "list_projects": {},
+    "get_project": None,
+    "list_tasks": {},
+    "list_tags": {},
+    "list_time_entries": {},
+    "get_timer": {},
+    "get_timesheet": {"week": "yesterday"},
+    "hours_summary": {"group_by": "day"},
+    "utilization_report": {},
+    "budget_health": {},
+    "unbilled_time": {},
+    "profitability_report": {},
+    "list_invoices": {},
+    "list_expenses": {},
+    "list_audit_events": {},
+}
+
+
+async def test_every_read_tool_answers_within_its_output_schema(server, world):
+    """The SDK client checks each result against the tool's outputSchema; all read tools pass."""
+    owner = world["olivia"]
+    token = await in_thread(
+        lambda: bearer_token(owner, scopes="read write admin", allow_sensitive=True, resource=[f"{server.url}/mcp"])
+    )
+    calls = dict(READ_CALLS)
+    calls["get_client"] = {"client_id": world["website"].client_id}
+    calls["get_project"] = {"project_id": world["website"].pk}
+    async with mcp_session(f"{server.url}/mcp", token) as session:
+        listed = {t.name for t in (await session.list_tools()).tools}
+        assert set(calls) <= listed
+        for name, arguments in calls.items():
+            data = structured(await session.call_tool(name, arguments))
+            assert data, name
+        hours = structured(await session.call_tool("hours_summary", {"date_from": "yesterday", "group_by": "member"}))
+        assert [(row["label"], row["seconds"]) for row in hours["rows"]] == [("sam", 3600)]
