@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
 from workspaces import policies
 from workspaces.errors import Forbidden
-from workspaces.models import Client, Membership, Project, Tag, Task, Workspace
+from workspaces.models import Client, Membership, OverlapPolicy, Project, Tag, Task, Workspace
 from workspaces.policies import Perm
 from workspaces.principals import Principal
 from workspaces.selectors import get_or_not_found
@@ -121,6 +121,41 @@ def time_entry_get(*, actor: Principal, entry_id: object) -> TimeEntry:
         policies.ensure(actor, Perm.TIME_VIEW_OWN)
         qs = qs.filter(member=actor.membership)
     return get_or_not_found(qs, entry_id, label="Time entry")
+
+
+def time_entry_get_own(*, actor: Principal, entry_id: object) -> TimeEntry:
+    """One of the caller's own entries; anyone else's is 'not found' (agents change only their own)."""
+    qs = time_entry_queryset(workspace=actor.workspace).filter(member=actor.membership)
+    return get_or_not_found(qs, entry_id, label="Time entry")
+
+
+LONG_DAY_SECONDS = 10 * 3600
+
+
+def time_entry_warnings(*, entry: TimeEntry) -> list[str]:
+    """What a person would want to know about an entry just written: it waits in the review queue,
+    it overlaps the member's other time (where overlaps are allowed), its day is long. Two queries."""
+    warnings = []
+    workspace = entry.workspace
+    if entry.state == EntryState.DRAFT:
+        warnings.append(f"Saved as a draft for a person to accept in the review queue: {entry.draft_reason}.")
+    if entry.ended_at is None:
+        return warnings
+    same_member = TimeEntry.objects.filter(workspace=workspace, member_id=entry.member_id).exclude(pk=entry.pk)
+    if workspace.overlap_policy == OverlapPolicy.ALLOW:
+        overlapping = same_member.filter(state=EntryState.ACTIVE, started_at__lt=entry.ended_at).filter(
+            Q(ended_at__isnull=True) | Q(ended_at__gt=entry.started_at)
+        )
+        if overlapping.exists():
+            warnings.append("It overlaps another entry of the same person.")
+    on = local_date(workspace, entry.started_at)
+    others = same_member.filter(
+        started_at__gte=day_start_utc(workspace, on), started_at__lt=day_start_utc(workspace, on + timedelta(days=1))
+    ).aggregate(total=Sum("duration_seconds"))["total"]
+    total = (others or 0) + (entry.duration_seconds or 0)
+    if total > LONG_DAY_SECONDS:
+        warnings.append(f"{on:%Y-%m-%d} now has {total / 3600:.1f} hours logged (more than 10).")
+    return warnings
 
 
 def timer_get(*, actor: Principal, member: Membership | None = None) -> TimeEntry | None:

@@ -15,6 +15,7 @@ from workspaces.principals import Principal
 # Sensitive fields per kind of object: contact data and cost (DESIGN §5).
 CLIENT_CONTACT_FIELDS = ("contact_email", "contact_phone", "vat_id", "address")
 MEMBER_COST_FIELDS = ("cost_rate",)
+MEMBER_CONTACT_FIELDS = ("email",)
 ENTRY_COST_FIELDS = ("cost_rate", "cost_amount")
 
 

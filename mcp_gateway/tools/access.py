@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -11,9 +10,9 @@ from mcp_gateway.arguments import keyset_page, optional_day
 from mcp_gateway.registry import tool
 from mcp_gateway.schemas import model_for, page_of
 from mcp_gateway.tools.common import CursorArg, DayArg, Limit, shaped
-from timesheets.selectors import day_start_utc
 from workspaces.api_access import AuditEventOutput
-from workspaces.audit_selectors import audit_event_list
+from workspaces.audit_selectors import AuditEventFilter, audit_event_list
+from workspaces.errors import Invalid
 from workspaces.policies import Perm
 from workspaces.principals import Principal
 
@@ -37,20 +36,18 @@ def list_audit_events(
     what action on which target, the outcome, and details (argument digests, redacted fields,
     dry runs). Admins with the admin scope only."""
     workspace = caller.workspace
-    events = audit_event_list(actor=caller)
-    if action:
-        events = events.filter(action__startswith=action)
-    if channel:
-        events = events.filter(channel=channel)
-    if outcome:
-        events = events.filter(outcome=outcome)
-    if connection_id is not None:
-        events = events.filter(connection_id=connection_id)
-    start = optional_day(since, workspace=workspace, name="since")
-    end = optional_day(until, workspace=workspace, name="until")
-    if start is not None:
-        events = events.filter(created_at__gte=day_start_utc(workspace, start))
-    if end is not None:
-        events = events.filter(created_at__lt=day_start_utc(workspace, end + timedelta(days=1)))
+    query = {
+        "action": action,
+        "channel": channel or "",
+        "outcome": outcome or "",
+        "connection": connection_id or "",
+        "since": optional_day(since, workspace=workspace, name="since") or "",
+        "until": optional_day(until, workspace=workspace, name="until") or "",
+    }
+    filters = AuditEventFilter(query, queryset=audit_event_list(actor=caller), principal=caller)
+    if not filters.is_valid():
+        fields = {name: [str(m) for m in messages] for name, messages in filters.errors.items()}
+        raise Invalid("Unknown filter value.", fields=fields)
+    events = filters.qs
     rows, next_cursor = keyset_page(events, order=("-created_at", "-id"), cursor=cursor, limit=limit)
     return AuditEventPage(items=shaped(AuditEventOutput, rows, caller, many=True), next_cursor=next_cursor)

@@ -22,7 +22,7 @@ from workspaces.errors import Forbidden, Invalid
 from workspaces.models import Membership
 from workspaces.policies import Perm, can_view_sensitive
 from workspaces.principals import Principal
-from workspaces.redaction import redact
+from workspaces.redaction import MEMBER_CONTACT_FIELDS, redact
 from workspaces.selectors import (
     client_get,
     client_list,
@@ -40,7 +40,6 @@ ProjectBase = model_for(ProjectOutput)
 Task = model_for(TaskOutput)
 Tag = model_for(TagOutput)
 Budget = model_for(BudgetHealthOutput, "BudgetBurn")
-MEMBER_CONTACT_FIELDS = ("email",)
 
 
 class Member(MemberBase):  # type: ignore[valid-type,misc]

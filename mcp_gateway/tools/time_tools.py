@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from django.db.models import Q, Sum
 from django.utils import timezone
 from pydantic import Field
 
@@ -19,10 +18,11 @@ from timesheets.api import EntryOutput
 from timesheets.api_timesheets import TimesheetOutput
 from timesheets.models import EntryState, TimeEntry
 from timesheets.selectors import (
-    day_start_utc,
     local_date,
     time_entry_get,
+    time_entry_get_own,
     time_entry_list,
+    time_entry_warnings,
     timer_get,
     timesheet_week_get,
     week_start_for,
@@ -36,8 +36,8 @@ from timesheets.services import (
     timer_stop,
 )
 from timesheets.timesheet_services import timesheet_submit
-from workspaces.errors import Invalid, NotFound
-from workspaces.models import Membership, OverlapPolicy, Tag
+from workspaces.errors import Invalid
+from workspaces.models import Membership, Tag
 from workspaces.policies import Perm
 from workspaces.principals import Principal
 from workspaces.selectors import client_get, member_get, project_get, tag_list, task_get
@@ -46,7 +46,6 @@ Entry = model_for(EntryOutput, "TimeEntry")
 Timesheet = model_for(TimesheetOutput)
 Budget = model_for(BudgetHealthOutput, "BudgetBurn")
 EntryPage = page_of(Entry, "TimeEntryPage")
-LONG_DAY_SECONDS = 10 * 3600
 
 DescriptionArg = Annotated[str, Field(max_length=2000, description="What was done, as the person would write it")]
 TagIds = Annotated[list[int], Field(max_length=20, description="Tag ids from list_tags")]
@@ -187,37 +186,6 @@ class EntryWritten(WriteResult):
     )
 
 
-def _warnings(caller: Principal, entry: TimeEntry) -> list[str]:
-    """Overlap (where allowed), a long day, and the review queue — what a person would want to know."""
-    warnings = []
-    workspace = caller.workspace
-    if entry.state == EntryState.DRAFT:
-        warnings.append(f"Saved as a draft for a person to accept in the review queue: {entry.draft_reason}.")
-    if entry.ended_at is None:
-        return warnings
-    if workspace.overlap_policy == OverlapPolicy.ALLOW:
-        clash = (
-            TimeEntry.objects.filter(member=entry.member, state=EntryState.ACTIVE, started_at__lt=entry.ended_at)
-            .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=entry.started_at))
-            .exclude(pk=entry.pk)
-            .exists()
-        )
-        if clash:
-            warnings.append("It overlaps another entry of the same person.")
-    on = local_date(workspace, entry.started_at)
-    total = (
-        TimeEntry.objects.filter(
-            member=entry.member,
-            started_at__gte=day_start_utc(workspace, on),
-            started_at__lt=day_start_utc(workspace, on + timedelta(days=1)),
-        ).aggregate(total=Sum("duration_seconds"))["total"]
-        or 0
-    )
-    if total > LONG_DAY_SECONDS:
-        warnings.append(f"{on:%Y-%m-%d} now has {total / 3600:.1f} hours logged (more than 10).")
-    return warnings
-
-
 def _written(caller: Principal, entry: TimeEntry, verb: str) -> EntryWritten:
     rows = budget_health(actor=caller, project=entry.project)
     state = "as a draft for review" if entry.state == EntryState.DRAFT else "directly"
@@ -225,7 +193,7 @@ def _written(caller: Principal, entry: TimeEntry, verb: str) -> EntryWritten:
     return EntryWritten(
         entry=_entry_out(caller, entry),
         budget=shaped(BudgetHealthOutput, rows[0], caller) if rows else None,
-        warnings=_warnings(caller, entry),
+        warnings=time_entry_warnings(entry=entry),
         summary=f"{verb} {hours} on {entry.project.name} {state} (entry {entry.pk}).",
     )
 
@@ -277,14 +245,6 @@ def log_time(
     return _written(caller, entry, "Logged")
 
 
-def _own_entry(caller: Principal, entry_id: int) -> TimeEntry:
-    """One of the caller's own entries; anyone else's is not found, as over REST for a member."""
-    entry = time_entry_get(actor=caller, entry_id=entry_id)
-    if entry.member_id != caller.membership.pk:
-        raise NotFound("Time entry not found.")
-    return entry
-
-
 @tool(title="Change one of my time entries", perm=Perm.TIME_LOG_OWN, write=True)
 def update_time_entry(
     caller: Principal,
@@ -301,7 +261,7 @@ def update_time_entry(
     """Change one of your own unlocked entries; only the arguments you pass change. You can never
     change time a person logged (forbidden_by_policy) nor locked time (locked). The agent policy
     applies to the result: an entry that becomes billable goes back to the review queue as a draft."""
-    entry = _own_entry(caller, entry_id)
+    entry = time_entry_get_own(actor=caller, entry_id=entry_id)
     workspace = caller.workspace
     on = local_date(workspace, entry.started_at)
     data: dict[str, Any] = {}
@@ -337,7 +297,7 @@ class EntryDeleted(WriteResult):
 def delete_time_entry(caller: Principal, entry_id: Id) -> EntryDeleted:
     """Delete one of your own unlocked entries that an agent created (time a person logged is never
     yours to delete: forbidden_by_policy). Active billable time needs a person too."""
-    entry = _own_entry(caller, entry_id)
+    entry = time_entry_get_own(actor=caller, entry_id=entry_id)
     before = shaped(EntryOutput, entry, caller)
     time_entry_delete(actor=caller, entry=entry)
     return EntryDeleted(entry_id=entry_id, entry=before, summary=f"Deleted entry {entry_id}.")
@@ -369,7 +329,9 @@ def start_timer(
         stop_running=stop_running,
     )
     return TimerWritten(
-        entry=_entry_out(caller, entry), warnings=_warnings(caller, entry), summary=f"Timer started on {entry.project}."
+        entry=_entry_out(caller, entry),
+        warnings=time_entry_warnings(entry=entry),
+        summary=f"Timer started on {entry.project}.",
     )
 
 
@@ -380,7 +342,7 @@ def stop_timer(caller: Principal) -> TimerWritten:
     entry = timer_stop(actor=caller)
     return TimerWritten(
         entry=_entry_out(caller, entry),
-        warnings=_warnings(caller, entry),
+        warnings=time_entry_warnings(entry=entry),
         summary=f"Timer stopped after {(entry.duration_seconds or 0) / 3600:.2f} h.",
     )
 

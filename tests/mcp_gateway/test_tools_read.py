@@ -1,0 +1,209 @@
+"""Read tools in-process (the gateway's own call path): their data, redaction, and a constant
+number of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.factories import (
+    ClientFactory,
+    MembershipFactory,
+    ProjectFactory,
+    TagFactory,
+    TimeEntryFactory,
+)
+from tests.mcp_gateway.conftest import YESTERDAY_NOON, human_entry
+from tests.mcp_gateway.helpers import agent, call, connection_of, error_code, ok
+from workspaces.models import Role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_get_context_tells_the_agent_who_where_and_which_rules(workspace, member):
+    caller = agent(member, agent_billable_policy="forbid")
+    data = ok(call(caller, "get_context"))
+    assert data["workspace"]["slug"] == "acme"
+    assert data["workspace"]["timezone"] == "Europe/Berlin"
+    assert data["caller"] == {
+        "member_id": member.pk,
+        "username": "member",
+        "role": "member",
+        "scopes": ["read", "write"],
+        "connection_id": connection_of(caller).pk,
+        "connection_label": connection_of(caller).label,
+    }
+    assert data["governance"] == {
+        "sensitive_visible": False,
+        "agent_nonbillable_policy": "direct",
+        "agent_billable_policy": "forbid",
+    }
+    assert data["today"] == timezone.localtime(timezone.now(), workspace.tzinfo).date().isoformat()
+
+
+def test_list_time_entries_defaults_to_the_callers_own_and_pages(member, other_member, billable_project):
+    mine = [human_entry(member, billable_project, started_at=YESTERDAY_NOON - timedelta(days=i)) for i in range(3)]
+    human_entry(other_member, billable_project)
+    caller = agent(member)
+
+    first = ok(call(caller, "list_time_entries", limit=2))
+    assert [e["id"] for e in first["items"]] == [mine[0].pk, mine[1].pk]
+    assert first["items"][0]["duration_seconds"] == 3600
+    assert first["items"][0]["billable_amount"] == "100.00"
+    second = ok(call(caller, "list_time_entries", limit=2, cursor=first["next_cursor"]))
+    assert [e["id"] for e in second["items"]] == [mine[2].pk]
+    assert second["next_cursor"] is None
+
+    assert error_code(call(caller, "list_time_entries", cursor="garbage")) == "invalid"
+    # A member cannot read a colleague's time; a manager can.
+    assert error_code(call(caller, "list_time_entries", member_id=other_member.pk)) == "forbidden"
+
+
+def test_list_time_entries_filters(member, billable_project, internal_project):
+    billable = human_entry(member, billable_project)
+    internal = human_entry(member, internal_project, started_at=YESTERDAY_NOON + timedelta(hours=2))
+    caller = agent(member)
+    assert [e["id"] for e in ok(call(caller, "list_time_entries", billable=False))["items"]] == [internal.pk]
+    assert [e["id"] for e in ok(call(caller, "list_time_entries", project_id=billable_project.pk))["items"]] == [
+        billable.pk
+    ]
+    yesterday = (YESTERDAY_NOON).astimezone(member.workspace.tzinfo).date().isoformat()
+    assert len(ok(call(caller, "list_time_entries", date_from=yesterday, date_to=yesterday))["items"]) == 2
+    assert ok(call(caller, "list_time_entries", date_from="today"))["items"] == []
+
+
+def test_cost_data_is_redacted_without_sensitive_and_shown_with_it(admin, member, billable_project):
+    human_entry(member, billable_project)
+    blind = ok(call(agent(admin), "list_time_entries", member_id=member.pk))["items"][0]
+    assert blind["cost_rate"] is None
+    assert blind["cost_amount"] is None
+    assert blind["redacted"] == ["cost_rate", "cost_amount"]
+
+    seeing = ok(call(agent(admin, allow_sensitive=True), "list_time_entries", member_id=member.pk))["items"][0]
+    assert (seeing["cost_rate"], seeing["cost_amount"], seeing["redacted"]) == ("40.00", "40.00", [])
+
+    members = ok(call(agent(admin), "list_members"))["items"]
+    assert all(m["cost_rate"] is None and m["email"] is None for m in members)
+    assert set(members[0]["redacted"]) == {"cost_rate", "email"}
+    members = ok(call(agent(admin, allow_sensitive=True), "list_members"))["items"]
+    assert any(m["cost_rate"] == "40.00" for m in members)
+    assert all(m["email"] for m in members)
+
+
+def test_client_contact_data_is_redacted_without_sensitive(workspace, admin):
+    client = ClientFactory(workspace=workspace, name="Nordlicht", contact_email="pay@nordlicht.test")
+    blind = ok(call(agent(admin), "get_client", client_id=client.pk))
+    assert blind["contact_email"] is None
+    assert "contact_email" in blind["redacted"]
+    seeing = ok(call(agent(admin, allow_sensitive=True), "get_client", client_id=client.pk))
+    assert seeing["contact_email"] == "pay@nordlicht.test"
+    assert seeing["redacted"] == []
+
+
+def test_projects_come_with_team_and_budget_burn(manager, member, billable_project):
+    human_entry(member, billable_project, hours=4)
+    project = ok(call(agent(manager), "get_project", project_id=billable_project.pk))
+    assert set(project["team"]) == {m.pk for m in billable_project.team.all()}
+    assert project["budget"]["used_hours"] == "4.00"
+    assert project["budget"]["budget_hours"] == "10.00"
+    assert project["budget"]["percent"] == "40.00"
+    listed = ok(call(agent(manager), "list_projects"))["items"]
+    assert [p["budget"]["used_hours"] for p in listed if p["id"] == billable_project.pk] == ["4.00"]
+
+
+def test_get_timesheet_totals_the_week(member, billable_project):
+    entry = human_entry(member, billable_project, hours=2)
+    local_day = entry.started_at.astimezone(member.workspace.tzinfo).date()
+    week = ok(call(agent(member), "get_timesheet", week=local_day.isoformat()))
+    assert week["status"] == "open"
+    assert week["total_seconds"] == 7200
+    assert {d["date"]: d["seconds"] for d in week["days"]}[local_day.isoformat()] == 7200
+    assert week["projects"] == [{"project_id": billable_project.pk, "project_name": "Website", "seconds": 7200}]
+
+
+def test_reports_and_billing_reads(workspace, owner, member, billable_project):
+    human_entry(member, billable_project, hours=3)
+    caller = agent(owner, scopes="read write admin", allow_sensitive=True)
+    start = (YESTERDAY_NOON - timedelta(days=1)).date().isoformat()
+    hours = ok(call(caller, "hours_summary", date_from=start, date_to="today", group_by="member"))
+    assert [(r["label"], r["seconds"]) for r in hours["rows"]] == [("member", 10800)]
+    util = ok(call(caller, "utilization_report", date_from=start, date_to="today"))
+    assert {r["username"]: r["billable_seconds"] for r in util["rows"]}["member"] == 10800
+    budget = ok(call(caller, "budget_health"))
+    assert [r["used_hours"] for r in budget["rows"]] == ["3.00"]
+    profit = ok(call(caller, "profitability_report", date_from=start, date_to="today"))
+    assert (profit["revenue"], profit["cost"], profit["margin"]) == ("300.00", "120.00", "180.00")
+    assert ok(call(caller, "unbilled_time"))["amount"] == "0.00"  # not approved yet
+    assert ok(call(caller, "list_invoices"))["items"] == []
+    assert ok(call(caller, "list_expenses"))["items"] == []
+    events = ok(call(caller, "list_audit_events", action="time_entry."))["items"]
+    assert [e["action"] for e in events] == ["time_entry.create"]
+
+
+# --- a constant number of queries ------------------------------------------------------------------
+
+
+READS = [
+    ("get_context", {}),
+    ("list_members", {}),
+    ("list_clients", {}),
+    ("list_projects", {}),
+    ("list_tasks", {}),
+    ("list_tags", {}),
+    ("list_time_entries", {}),
+    ("get_timer", {}),
+    ("get_timesheet", {"week": "yesterday"}),
+    ("hours_summary", {"date_from": "2025-01-01", "date_to": "today"}),
+    ("utilization_report", {"date_from": "2025-01-01", "date_to": "today"}),
+    ("budget_health", {}),
+    ("unbilled_time", {}),
+    ("profitability_report", {"date_from": "2025-01-01", "date_to": "today"}),
+    ("list_invoices", {}),
+    ("list_expenses", {}),
+    ("list_audit_events", {}),
+]
+
+
+def _grow(workspace, owner, rows: int) -> None:
+    """``rows`` more of everything a read tool lists."""
+    for _ in range(rows):
+        member = MembershipFactory(workspace=workspace, role=Role.MEMBER)
+        client = ClientFactory(workspace=workspace)
+        project = ProjectFactory(workspace=workspace, client=client, budget_hours=Decimal("5"), team=[member, owner])
+        project.tasks.create(name="Work")
+        TagFactory(workspace=workspace)
+        TimeEntryFactory(member=owner, project=project, started_at=YESTERDAY_NOON - timedelta(hours=len(project.name)))
+        TimeEntryFactory(member=member, project=project)
+
+
+@pytest.mark.parametrize(("name", "arguments"), READS, ids=[name for name, _ in READS])
+def test_read_tools_run_a_constant_number_of_queries(name, arguments, workspace, owner):
+    caller = agent(owner, scopes="read write admin", allow_sensitive=True)
+
+    def queries() -> int:
+        ok(call(caller, name, **arguments))  # warm: the audit touches last_used_at once a minute
+        with CaptureQueriesContext(connection) as captured:
+            ok(call(caller, name, **arguments))
+        return len(captured)
+
+    _grow(workspace, owner, 1)
+    few = queries()
+    _grow(workspace, owner, 49)
+    assert queries() == few
+
+
+def test_list_audit_events_uses_the_audit_log_filters(owner, member, billable_project):
+    caller = agent(owner, scopes="read write admin")
+    human_entry(member, billable_project)
+    ok(call(caller, "get_context"))
+    mcp_events = ok(call(caller, "list_audit_events", channel="mcp"))["items"]
+    assert [e["action"] for e in mcp_events] == ["mcp.tool.get_context"]
+    today = ok(call(caller, "list_audit_events", since="today", action="time_entry."))["items"]
+    assert [e["action"] for e in today] == ["time_entry.create"]
+    assert ok(call(caller, "list_audit_events", until="yesterday", action="time_entry."))["items"] == []
+    assert error_code(call(caller, "list_audit_events", connection_id=10**6)) == "invalid"
