@@ -48,7 +48,14 @@ lint: install-dev
 typecheck: install-dev
 	DJANGO_DEBUG=1 $(BIN)/mypy .
 
-pytest: install-dev
+# The browser tests drive Debian's chromium; install it when it is missing (CI runs as root).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@echo "make: installing Debian's chromium for the browser tests"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium > /dev/null || \
+	  (apt-get update -q > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium > /dev/null)
+
+pytest: install-dev $(CHROMIUM)
 	DJANGO_DEBUG=1 DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

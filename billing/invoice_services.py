@@ -207,9 +207,10 @@ def invoice_line_remove(*, actor: Principal, line: InvoiceLine) -> Invoice:
     """Remove a line from a draft; its time and expenses are released."""
     policies.ensure(actor, Perm.INVOICE_MANAGE)
     invoice = _locked_invoice(actor, line.invoice, status=InvoiceStatus.DRAFT)
+    line_id = line.pk  # delete() clears it
     line.delete()  # entries and expenses: invoice_line SET NULL
     _recalculate(invoice)
-    audit.record(action="invoice.line_remove", actor=actor, target=invoice, detail={"line_id": line.pk})
+    audit.record(action="invoice.line_remove", actor=actor, target=invoice, detail={"line_id": line_id})
     return invoice
 
 

@@ -21,28 +21,7 @@ from workspaces.errors import Invalid
 from workspaces.models import Workspace
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_HOURS_MINUTES = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*(?:(?P<m>\d+)\s*m(?:in)?)?$")
 _CLOCK = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})$")
-
-
-def duration_seconds(value: str, *, name: str = "duration") -> int:
-    """``90m``, ``1h30m``, ``1.5h``, ``1:30`` or a bare number of hours (``1.5``) → seconds."""
-    text = value.strip().lower().replace(" ", "")
-    seconds: float | None = None
-    clock = _CLOCK.match(text)
-    match = _HOURS_MINUTES.match(text)
-    if clock:
-        seconds = int(clock["h"]) * 3600 + int(clock["m"]) * 60
-    elif re.fullmatch(r"\d+(\.\d+)?", text):
-        seconds = float(text) * 3600
-    elif text and match and (match["h"] or match["m"]):
-        seconds = float(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60
-    if seconds is None or not 60 <= seconds <= 24 * 3600:
-        raise Invalid(
-            f"Cannot read {value!r} as a duration from 1 minute to 24 hours.",
-            fields={name: ["Use e.g. '90m', '1h30m', '1.5h' or '1:30'."]},
-        )
-    return round(seconds)
 
 
 def today_in(workspace: Workspace) -> date:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
@@ -48,6 +50,31 @@ def entry_lock_reason(*, workspace: Workspace, member: Membership, day: date) ->
     if status is not None:
         return f"The week of {week:%Y-%m-%d} is {status}; ask an admin to reopen it to change its time."
     return None
+
+
+def entry_lock_reasons(*, workspace: Workspace, entries: Sequence[TimeEntry]) -> dict[int, str]:
+    """Why each of ``entries`` cannot be changed (invoiced, before the lock date, in a submitted or
+    approved week), in one query for the lot; unlocked entries are absent."""
+    weeks = {(e.member_id, week_start_for(workspace, local_date(workspace, e.started_at))) for e in entries}
+    locked_weeks = set()
+    if weeks:
+        locked_weeks = set(
+            Timesheet.objects.filter(
+                member_id__in={m for m, _ in weeks},
+                week_start__in={w for _, w in weeks},
+                status__in=LOCKING_STATUSES,
+            ).values_list("member_id", "week_start")
+        )
+    reasons: dict[int, str] = {}
+    for entry in entries:
+        day = local_date(workspace, entry.started_at)
+        if entry.invoice_line_id is not None:
+            reasons[entry.pk] = "On an invoice."
+        elif workspace.lock_date is not None and day <= workspace.lock_date:
+            reasons[entry.pk] = f"On or before the lock date ({workspace.lock_date:%Y-%m-%d})."
+        elif (entry.member_id, week_start_for(workspace, day)) in locked_weeks:
+            reasons[entry.pk] = "In a submitted or approved week."
+    return reasons
 
 
 def time_entry_queryset(*, workspace: Workspace) -> QuerySet[TimeEntry]:
@@ -265,6 +292,33 @@ def timesheet_list(
     if week_start_to is not None:
         qs = qs.filter(week_start__lte=week_start_to)
     return qs.order_by("-week_start", "member__user__username")
+
+
+def timesheet_totals(*, workspace: Workspace, timesheets: Sequence[Timesheet]) -> dict[int, int]:
+    """Active seconds in each of ``timesheets`` (drafts and running timers apart), summed by the
+    database per member and local day in one query."""
+    if not timesheets:
+        return {}
+    first = min(t.week_start for t in timesheets)
+    last = max(t.week_start for t in timesheets) + timedelta(days=7)
+    by_day = (
+        TimeEntry.objects.filter(
+            workspace=workspace,
+            member_id__in={t.member_id for t in timesheets},
+            state=EntryState.ACTIVE,
+            duration_seconds__isnull=False,
+            started_at__gte=day_start_utc(workspace, first),
+            started_at__lt=day_start_utc(workspace, last),
+        )
+        .annotate(day=TruncDate("started_at", tzinfo=workspace.tzinfo))
+        .values_list("member_id", "day")
+        .annotate(seconds=Sum("duration_seconds"))
+    )
+    seconds: dict[tuple[int, date], int] = {}
+    for member_id, day, total in by_day:
+        key = (member_id, week_start_for(workspace, day))
+        seconds[key] = seconds.get(key, 0) + total
+    return {t.pk: seconds.get((t.member_id, t.week_start), 0) for t in timesheets}
 
 
 def timesheet_get(*, actor: Principal, timesheet_id: object) -> Timesheet:

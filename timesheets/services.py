@@ -7,7 +7,7 @@ running entries is the last word.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from workspaces.principals import Principal
 ENTRY_FIELDS = {"project", "task", "description", "started_at", "ended_at", "billable", "tags"}
 SOURCE_FOR_CHANNEL = {Channel.WEB: EntrySource.WEB, Channel.API: EntrySource.API, Channel.MCP: EntrySource.MCP}
 MAX_REASON_LENGTH = 2000
+MAX_BULK = 200
 
 
 # --- shared checks --------------------------------------------------------------------------
@@ -438,3 +439,26 @@ def timer_stop(*, actor: Principal, member: Membership | None = None, ended_at: 
             fields={"ended_at": ["Give an end at most 24 h after the start."]},
         )
     return _stop(actor, running, ended_at)
+
+
+@transaction.atomic
+def time_entries_delete_bulk(*, actor: Principal, entry_ids: Sequence[int]) -> int:
+    """Delete several of the caller's own entries, all or none: one that is another member's, missing
+    or locked refuses the lot, naming it."""
+    ids = sorted(set(entry_ids))
+    if not ids:
+        raise Invalid("Choose the entries to delete.", fields={"entry": ["Choose at least one."]})
+    if len(ids) > MAX_BULK:
+        raise Invalid(f"At most {MAX_BULK} entries at a time.", fields={"entry": [f"At most {MAX_BULK}."]})
+    entries = {
+        e.pk: e for e in TimeEntry.objects.filter(workspace=actor.workspace, member=actor.membership, pk__in=ids)
+    }
+    for entry_id in ids:
+        entry = entries.get(entry_id)
+        if entry is None:
+            raise NotFound(f"Time entry {entry_id} not found among your entries.")
+        try:
+            time_entry_delete(actor=actor, entry=entry)
+        except (Locked, Conflict, Invalid) as exc:
+            raise type(exc)(f"Entry {entry_id}: {exc.message} Nothing was deleted.", fields=exc.fields) from None
+    return len(ids)

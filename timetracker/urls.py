@@ -3,7 +3,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import urls as dot_urls
 
-from billing import views as billing_views
 from timetracker import views
 from workspaces import account_views, audit_views
 from workspaces.api import MeView, WorkspaceDetailView
@@ -42,11 +41,9 @@ urlpatterns = [
         account_views.connection_revoke,
         name="account-connection-revoke",
     ),
-    path(
-        "w/<slug:workspace_slug>/invoices/<int:invoice_id>/pdf",
-        billing_views.invoice_pdf,
-        name="invoice-pdf",
-    ),
+    path("w/<slug:workspace_slug>/", include("timesheets.web_urls")),
+    path("w/<slug:workspace_slug>/", include("workspaces.web_urls")),
+    path("w/<slug:workspace_slug>/", include("billing.web_urls")),
     path("w/<slug:workspace_slug>/audit/", audit_views.audit_log, name="audit-log"),
     path("w/<slug:workspace_slug>/audit/export.csv", audit_views.audit_log_csv, name="audit-log-csv"),
     path("admin/", admin.site.urls),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time
 
 from django import forms
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from workspaces import connection_services
 from workspaces.connection_selectors import connection_list_for_user
 from workspaces.errors import DomainError, NotFound
-from workspaces.models import User
+from workspaces.models import Connection, User
 from workspaces.selectors import get_or_not_found, membership_list_for_user, principal_for_user
 
 SCOPE_CHOICES = [("read", "Read"), ("write", "Write"), ("admin", "Admin")]
@@ -71,13 +72,24 @@ def connections(request: HttpRequest) -> HttpResponse:
         request,
         "account/connections.html",
         {
-            "connections": connection_list_for_user(user=user),
+            **_split(connection_list_for_user(user=user)),
             "form": form,
             "new_secret": new_secret,
-            "now": timezone.now(),
         },
         status=status,
     )
+
+
+def _split(connections: Iterable[Connection]) -> dict[str, list[Connection]]:
+    """Working connections first; revoked and expired ones are history."""
+    now = timezone.now()
+    split: dict[str, list[Connection]] = {"active": [], "inactive": []}
+    for connection in connections:
+        ended = connection.revoked_at is not None or (
+            connection.expires_at is not None and connection.expires_at <= now
+        )
+        split["inactive" if ended else "active"].append(connection)
+    return split
 
 
 @login_required

@@ -35,7 +35,7 @@ from workspaces.api_audit import AuditedAPIView
 from workspaces.models import IdempotencyRecord
 from workspaces.permissions import WorkspaceRule
 from workspaces.principals import Principal
-from workspaces.tabular import csv_lines, streaming_response, xlsx_file
+from workspaces.tabular import download_response
 
 logger = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft suggests
@@ -273,16 +273,7 @@ class WorkspaceAPIView(AuditedAPIView):
         """Rows as a streamed CSV or XLSX attachment named ``<name>-<workspace>-<date>``."""
         stamp = timezone.localtime(timezone.now(), self.principal.workspace.tzinfo).strftime("%Y%m%d")
         filename = f"{name}-{self.principal.workspace.slug}-{stamp}.{kind}"
-        if kind == "csv":
-            chunks = csv_lines(header, rows)
-            return streaming_response(self.request, chunks, content_type="text/csv; charset=utf-8", filename=filename)
-        handle = xlsx_file(header, rows, sheet=name)
-        return streaming_response(
-            self.request,
-            iter(lambda: handle.read(64 * 1024), b""),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            filename=filename,
-        )
+        return download_response(self.request, kind, header, rows, filename=filename, sheet=name)
 
 
 def _header_tags(header: str | None) -> set[str]:

@@ -4,34 +4,26 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from workspaces import audit
 from workspaces.audit_selectors import CSV_COLUMNS, AuditEventFilter, audit_csv_rows, audit_event_list, audit_page
-from workspaces.errors import DomainError, NotFound
-from workspaces.models import Channel, Outcome, User
+from workspaces.errors import DomainError
+from workspaces.models import Channel, Outcome
 from workspaces.principals import Principal
-from workspaces.selectors import principal_for_user
 from workspaces.tabular import csv_lines, streaming_response
+from workspaces.web import web_principal
 
 PAGE_SIZE = 100
 
 
 def _principal(request: HttpRequest, workspace_slug: str) -> Principal:
-    assert isinstance(request.user, User)  # login_required
-    try:
-        return principal_for_user(
-            user=request.user,
-            workspace_slug=workspace_slug,
-            ip=request.META.get("REMOTE_ADDR"),
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            request_id=getattr(request, "request_id", ""),
-        )
-    except NotFound as exc:
-        raise Http404(exc.message) from None
+    principal = web_principal(request, workspace_slug)
+    request.principal = principal  # type: ignore[attr-defined]  # for the navigation context
+    return principal
 
 
 def _filtered(request: HttpRequest, principal: Principal) -> AuditEventFilter:

@@ -68,3 +68,20 @@ def streaming_response(request: HttpRequest, chunks: Iterator[bytes], *, content
     response = StreamingHttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download_response(
+    request: HttpRequest, kind: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *, filename: str, sheet: str
+) -> Any:
+    """Rows as a streamed ``csv`` or ``xlsx`` attachment (the REST and web downloads alike)."""
+    if kind == "csv":
+        return streaming_response(
+            request, csv_lines(header, rows), content_type="text/csv; charset=utf-8", filename=filename
+        )
+    handle = xlsx_file(header, rows, sheet=sheet)
+    return streaming_response(
+        request, iter(lambda: handle.read(64 * 1024), b""), content_type=XLSX_TYPE, filename=filename
+    )

@@ -10,12 +10,13 @@ from pydantic import Field
 
 from billing.rest_reports import BudgetHealthOutput
 from billing.selectors import budget_health
-from mcp_gateway.arguments import day, duration_seconds, keyset_page, moment, optional_day, today_in
+from mcp_gateway.arguments import day, keyset_page, moment, optional_day, today_in
 from mcp_gateway.registry import tool
 from mcp_gateway.schemas import Out, model_for, page_of
 from mcp_gateway.tools.common import CursorArg, DayArg, Id, Limit, OptionalId, WriteResult, shaped
 from timesheets.api import EntryOutput
 from timesheets.api_timesheets import TimesheetOutput
+from timesheets.durations import duration_seconds
 from timesheets.models import EntryState, TimeEntry
 from timesheets.selectors import (
     local_date,

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from mcp_gateway.arguments import day, duration_seconds
+from mcp_gateway.arguments import day
+from timesheets.durations import duration_seconds
 from workspaces.errors import Invalid
 
 pytestmark = pytest.mark.django_db
