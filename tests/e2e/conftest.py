@@ -20,15 +20,12 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 from tests.workspaces.audit_harness import AppServer
 from workspaces.models import Membership
 
-# Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still sync.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "correct horse battery"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results" / "e2e"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[AppServer]:
     with django_db_blocker.unblock():
         app = AppServer(
@@ -42,13 +39,20 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[App
     app.stop()
 
 
-@pytest.fixture(scope="session")
+# Playwright's sync API runs an event loop in this thread while it is open: package scope closes
+# it when the browser tests are done, so later asyncio tests get a thread without a loop.
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
+    # While it is open the tests' own ORM calls (synchronous, in this thread) must be allowed.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as driver:
+            yield driver
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium).")
