@@ -64,7 +64,7 @@ def _check(actor: Principal, member: Membership, project: Project, day: date, *,
 def _locked_member(actor: Principal, member: Membership | None) -> Membership:
     member_id = member.pk if member is not None else actor.membership.pk
     locked = (
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(of=("self",))  # the member only, as lock_member_for_time
         .select_related("user")
         .filter(pk=member_id, workspace=actor.workspace, is_active=True)
         .first()

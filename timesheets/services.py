@@ -35,10 +35,14 @@ MAX_BULK = 200
 
 
 def lock_member_for_time(actor: Principal, member: Membership | None) -> Membership:
-    """Lock the member row: every time write of one member is serialized through it."""
+    """Lock the member row: every time write of one member is serialized through it.
+
+    Only that row (``of=self``): locking the joined user and workspace rows too would block, and
+    deadlock with, any transaction referencing them — the audit worker's batch inserts do.
+    """
     member_id = member.pk if member is not None else actor.membership.pk
     locked = (
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(of=("self",))
         .select_related("workspace", "user")
         .filter(pk=member_id, workspace=actor.workspace)
         .first()
@@ -425,7 +429,7 @@ def timer_stop(*, actor: Principal, member: Membership | None = None, ended_at: 
     member = lock_member_for_time(actor, member)
     policies.ensure_time_write(actor, member)
     running = (
-        TimeEntry.objects.select_for_update()
+        TimeEntry.objects.select_for_update(of=("self",))
         .select_related("workspace", "member")
         .filter(member=member, ended_at__isnull=True)
         .first()
