@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/timetracker
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint typecheck pytest install install-dev clean
+.PHONY: run test lint typecheck pytest install install-dev clean bench bench-quick
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,14 @@ $(CHROMIUM):
 
 pytest: install-dev $(CHROMIUM)
 	DJANGO_DEBUG=1 DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+## bench: the stack at one million entries against a bare MCP server, SQL and TimeTagger (≤ 20 min)
+bench: install-dev
+	$(BIN)/python bench/run.py --entries 1000000
+
+## bench-quick: the same at ≈ 50 000 entries (≤ 3 min)
+bench-quick: install-dev
+	$(BIN)/python bench/run.py --entries 50000 --writes 400 --rest 1000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

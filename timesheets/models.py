@@ -82,6 +82,20 @@ class TimeEntry(models.Model):
             models.Index(
                 fields=["workspace", "member", "created_at"], condition=Q(state="draft"), name="entry_ws_drafts_idx"
             ),
+            # Budget burn sums every entry of a project: covered, it is an index-only scan (bench/:
+            # 323 → 84 ms at 1M entries). PostgreSQL only; other databases build the plain index.
+            models.Index(
+                fields=["project", "started_at"],
+                include=["duration_seconds", "state", "billable", "billable_rate", "ended_at"],
+                name="entry_project_cover_idx",
+            ),
+            # Unbilled time: billable entries not on an invoice are a small, shrinking part of the table.
+            models.Index(
+                fields=["workspace", "started_at"],
+                include=["project", "member", "duration_seconds", "billable_rate", "state", "ended_at"],
+                condition=Q(billable=True, invoice_line__isnull=True),
+                name="entry_ws_unbilled_idx",
+            ),
         ]
 
     def __str__(self) -> str:

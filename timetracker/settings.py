@@ -114,6 +114,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The eager local run has one process; a longer busy timeout avoids "database is locked".
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif env_bool("DATABASE_POOL", default=not DEBUG):
+    # A connection pool per process (psycopg_pool): under ASGI every request and every MCP tool
+    # call would otherwise open a new PostgreSQL connection (≈ 7 ms, measured in bench/). Django
+    # hands a connection back to the pool where it would have closed it.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
+        "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "20")),
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "workspaces.User"

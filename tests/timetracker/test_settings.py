@@ -123,3 +123,24 @@ def test_an_allowed_hosts_list_without_hosts_is_refused(tmp_path):
     result = run(["-c", SETUP], env)
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.django_db
+def test_production_pools_postgresql_connections_and_a_query_goes_through_the_pool(tmp_path):
+    from tests.workspaces.audit_harness import worker_database_url
+
+    env = {**production_env(tmp_path), "DATABASE_URL": worker_database_url()}  # the test database
+    code = (
+        SETUP + "; import json; from django.conf import settings as s; from django.db import connection as c;"
+        " c.ensure_connection(); pooled = c.pool is not None; c.cursor().execute('SELECT 1'); c.close();"
+        " print(json.dumps({'pool': s.DATABASES['default']['OPTIONS'].get('pool'),"
+        " 'age': s.DATABASES['default']['CONN_MAX_AGE'], 'pooled': pooled}))"
+    )
+    result = run(["-c", code], env)
+    assert result.returncode == 0, result.stderr
+    dump = json.loads(result.stdout.strip().splitlines()[-1])
+    assert dump == {"pool": {"min_size": 2, "max_size": 20, "timeout": 10.0}, "age": 0, "pooled": True}
+
+    off = run(["-c", code.replace("c.pool is not None", "False")], {**env, "DATABASE_POOL": "0"})
+    assert off.returncode == 0, off.stderr
+    assert json.loads(off.stdout.strip().splitlines()[-1])["pool"] is None

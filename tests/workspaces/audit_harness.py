@@ -187,6 +187,7 @@ class AppServer:
             "REDIS_URL": self.broker_url,
             "AUDIT_DELIVERY": "celery",
             "AUDIT_BROKER_RETRY_SECONDS": "0.5",
+            "DATABASE_POOL": "1",  # as production runs: a connection pool per process
             "API_THROTTLE_PRINCIPAL": "100000/min",  # a thousand reads in seconds is the point here
             "LOG_FORMAT": "json",
             **self.env,

@@ -1,0 +1,134 @@
+"""Load from the client side: latency percentiles of sequential calls, throughput under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2 as httpx
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {
+        "n": len(ordered),
+        "p50_ms": at(0.50),
+        "p95_ms": at(0.95),
+        "p99_ms": at(0.99),
+        "mean_ms": round(statistics.fmean(ordered), 2),
+    }
+
+
+@asynccontextmanager
+async def mcp_session(url: str, token: str | None) -> AsyncIterator[ClientSession]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=60) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+async def mcp_latency(
+    url: str, token: str | None, tool: str, arguments: dict[str, Any], *, calls: int, warmup: int = 20
+) -> dict[str, float]:
+    """``calls`` sequential tools/call of ``tool`` on one session; errors fail the run."""
+    async with mcp_session(url, token) as session:
+        samples = []
+        for index in range(warmup + calls):
+            started = time.perf_counter()
+            result = await session.call_tool(tool, arguments)
+            elapsed = (time.perf_counter() - started) * 1000
+            if result.is_error:
+                raise RuntimeError(f"{tool} failed: {result.content}")
+            if index >= warmup:
+                samples.append(elapsed)
+    return percentiles(samples)
+
+
+async def concurrent(worker: Callable[[int], Awaitable[None]], *, concurrency: int, requests: int) -> dict[str, float]:
+    """``requests`` calls of ``worker(i)`` spread over ``concurrency`` tasks: throughput and latency."""
+    samples: list[float] = []
+    counter = iter(range(requests))
+
+    async def lane() -> None:
+        for index in counter:
+            started = time.perf_counter()
+            await worker(index)
+            samples.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    return {
+        "concurrency": concurrency,
+        "seconds": round(seconds, 2),
+        "throughput_per_s": round(requests / seconds, 1),
+        **percentiles(samples),
+    }
+
+
+async def mcp_writes(
+    url: str, token: str, tool: str, arguments: Callable[[int], dict[str, Any]], *, concurrency: int, requests: int
+) -> dict[str, float]:
+    sessions: list[ClientSession] = []
+    stack = []
+    for _ in range(concurrency):
+        manager = mcp_session(url, token)
+        sessions.append(await manager.__aenter__())
+        stack.append(manager)
+    free: asyncio.Queue[ClientSession] = asyncio.Queue()
+    for session in sessions:
+        free.put_nowait(session)
+
+    async def one(index: int) -> None:
+        session = await free.get()
+        try:
+            result = await session.call_tool(tool, arguments(index))
+            if result.is_error:
+                raise RuntimeError(f"{tool} failed: {result.content}")
+        finally:
+            free.put_nowait(session)
+
+    try:
+        return await concurrent(one, concurrency=concurrency, requests=requests)
+    finally:
+        for manager in reversed(stack):
+            await manager.__aexit__(None, None, None)
+
+
+async def http_load(
+    base_url: str,
+    headers: dict[str, str],
+    request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+    *,
+    concurrency: int,
+    requests: int,
+    expect: int,
+) -> dict[str, float]:
+    """``requests`` HTTP calls at ``concurrency``; any other status than ``expect`` fails the run."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60, limits=limits) as client:
+        for index in range(10):
+            await request(client, -1 - index)
+
+        async def one(index: int) -> None:
+            response = await request(client, index)
+            if response.status_code != expect:
+                raise RuntimeError(
+                    f"{response.request.method} {response.request.url} → {response.status_code}: {response.text[:300]}"
+                )
+
+        return await concurrent(one, concurrency=concurrency, requests=requests)

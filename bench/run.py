@@ -1,0 +1,318 @@
+"""``make bench`` / ``make bench-quick``: the real stack at scale, measured in one run.
+
+Builds a fresh database (``bench/generate.py``), serves the app as production does (gunicorn
+with two uvicorn workers, DEBUG off, PostgreSQL, Redis, the audit worker), and measures MCP
+reads against a bare SDK server, MCP writes, REST against TimeTagger, each report selector
+against hand-written SQL, queries per call and worker memory. Writes ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import harness
+from bench.harness import ROOT, log
+
+DATABASE = "tt_bench"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+
+def build_database(entries: int) -> dict[str, Any]:
+    log(f"building {DATABASE} with ≈{entries:,} entries")
+    harness.psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    harness.psql(f"CREATE DATABASE {DATABASE}")
+    env = harness.app_env(DATABASE, REDIS_URL, "http://127.0.0.1")
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "bench/generate.py", "--entries", str(entries)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    summary["load_seconds"] = round(time.perf_counter() - started, 1)
+    log(f"dataset: {summary}")
+    return summary
+
+
+def setup_django(public_url: str) -> None:
+    os.environ.update(harness.app_env(DATABASE, REDIS_URL, public_url))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "timetracker.settings")
+    import django
+
+    django.setup()
+    for name in ("httpx2", "httpx", "mcp"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def credentials() -> dict[str, Any]:
+    """A workspace admin's OAuth grant (token bound to the MCP resource) and API key, and what to ask for."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from timesheets.models import TimeEntry
+    from timesheets.selectors import local_date, week_start_for
+    from workspaces.connection_services import api_key_create
+    from workspaces.models import Connection, ConnectionKind, Membership, OAuthAccessToken, OAuthApplication, Project
+    from workspaces.principals import Principal
+
+    admin = (
+        Membership.objects.select_related("workspace", "user").filter(workspace__slug="bench-1", role="admin").first()
+    )
+    assert admin is not None, "the generator made no admin in bench-1"
+    workspace = admin.workspace
+    application = OAuthApplication.objects.create(
+        name="bench agent",
+        client_type=OAuthApplication.CLIENT_PUBLIC,
+        authorization_grant_type=OAuthApplication.GRANT_AUTHORIZATION_CODE,
+        redirect_uris="http://127.0.0.1:1/cb",
+    )
+    connection = Connection.objects.create(
+        kind=ConnectionKind.OAUTH, user=admin.user, workspace=workspace, application=application, scopes="read write"
+    )
+    token = secrets.token_urlsafe(32)
+    OAuthAccessToken.objects.create(
+        user=admin.user,
+        application=application,
+        connection=connection,
+        token=token,
+        scope="read write",
+        expires=timezone.now() + timedelta(hours=6),
+        resource=[settings.MCP_RESOURCE_URL],
+    )
+    principal = Principal(user=admin.user, membership=admin)
+    api_key = api_key_create(actor=principal, label="bench", scopes=["read", "write"]).secret
+    busiest = TimeEntry.objects.filter(workspace=workspace).values("member_id").order_by("-id").first()
+    assert busiest is not None
+    week = week_start_for(workspace, local_date(workspace, timezone.now())) - timedelta(days=7)
+    project = Project.objects.filter(workspace=workspace, status="active", client__isnull=False).order_by("id").first()
+    assert project is not None
+    return {
+        "principal": principal,
+        "connection": connection,
+        "token": token,
+        "api_key": api_key,
+        "member_id": busiest["member_id"],
+        "week_from": week.isoformat(),
+        "week_to": (week + timedelta(days=6)).isoformat(),
+        "month": week.replace(day=1).isoformat(),
+        "month_end": ((week.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)).isoformat(),
+        "project_id": project.pk,
+        "slug": workspace.slug,
+    }
+
+
+def mcp_reads(creds: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    month_from = creds["month"]
+    return {
+        "list_time_entries": {
+            "member_id": creds["member_id"],
+            "date_from": creds["week_from"],
+            "date_to": creds["week_to"],
+            "limit": 100,
+        },
+        "hours_summary": {"date_from": month_from, "date_to": creds["month_end"], "group_by": "project"},
+        "budget_health": {},
+        "unbilled_time": {},
+    }
+
+
+def queries_per_call(creds: dict[str, Any], reads: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Database queries each measured tool and endpoint runs, counted in-process on the same data."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from mcp_gateway.registry import CATALOGUE, Call
+    from mcp_gateway.server import build_server
+    from workspaces.connection_selectors import connection_principal
+    from workspaces.models import Channel
+
+    build_server()
+    principal = connection_principal(creds["connection"], channel=Channel.MCP)
+    assert principal is not None
+    counts: dict[str, int] = {}
+    for name, arguments in reads.items():
+        with CaptureQueriesContext(connection) as captured:
+            result = Call(CATALOGUE[name], principal, arguments, {}).run()
+        assert not result.is_error, result.content
+        counts[f"mcp {name}"] = len(captured)
+    with CaptureQueriesContext(connection) as captured:
+        result = Call(CATALOGUE["log_time"], principal, log_time_arguments(creds, 0), {}, dry_run=True).run()
+    assert not result.is_error, result.content
+    counts["mcp log_time (dry run)"] = len(captured)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {creds['api_key']}", HTTP_HOST="127.0.0.1")
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(rest_week_url(creds)).status_code == 200
+    counts["rest GET member-week"] = len(captured)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(rest_entries_url(creds), rest_entry_body(creds, 10_000), content_type="application/json")
+        assert response.status_code == 201, response.content
+    counts["rest POST time entry"] = len(captured)
+    return counts
+
+
+def log_time_arguments(creds: dict[str, Any], index: int) -> dict[str, Any]:
+    return {
+        "project_id": creds["project_id"],
+        "date": "today",
+        "duration": "15m",
+        "billable": False,
+        "description": f"bench {index}",
+    }
+
+
+def rest_entries_url(creds: dict[str, Any]) -> str:
+    return f"/api/v1/workspaces/{creds['slug']}/time-entries"
+
+
+def rest_week_url(creds: dict[str, Any]) -> str:
+    return f"{rest_entries_url(creds)}?member={creds['member_id']}&date_from={creds['week_from']}&date_to={creds['week_to']}&limit=200"
+
+
+def rest_entry_body(creds: dict[str, Any], index: int) -> dict[str, Any]:
+    day = time.strftime("%Y-%m-%d")
+    return {
+        "project": creds["project_id"],
+        "date": day,
+        "duration_seconds": 900,
+        "billable": False,
+        "description": f"rest {index}",
+    }
+
+
+async def measure_server(
+    url: str, bare_url: str, creds: dict[str, Any], reads: dict[str, dict[str, Any]], args: argparse.Namespace
+) -> dict[str, Any]:
+    from bench import load
+
+    mcp_url = f"{url}/mcp"
+    results: dict[str, Any] = {"mcp_reads": {}, "mcp_writes": {}, "rest": {}}
+    log("MCP: bare SDK server")
+    results["mcp_bare"] = await load.mcp_latency(f"{bare_url}/mcp", None, "constant", {}, calls=args.calls)
+    for name, arguments in reads.items():
+        log(f"MCP read: {name} × {args.calls}")
+        results["mcp_reads"][name] = await load.mcp_latency(mcp_url, creds["token"], name, arguments, calls=args.calls)
+    log("MCP write: log_time at concurrency 8")
+    results["mcp_writes"]["log_time"] = await load.mcp_writes(
+        mcp_url, creds["token"], "log_time", lambda i: log_time_arguments(creds, i), concurrency=8, requests=args.writes
+    )
+    headers = {"Authorization": f"Bearer {creds['api_key']}"}
+    log("REST: GET member-week at concurrency 16")
+    results["rest"]["GET member-week"] = await load.http_load(
+        url, headers, lambda c, i: c.get(rest_week_url(creds)), concurrency=16, requests=args.rest, expect=200
+    )
+    log("REST: POST time entry at concurrency 16")
+    results["rest"]["POST time entry"] = await load.http_load(
+        url,
+        headers,
+        lambda c, i: c.post(rest_entries_url(creds), json=rest_entry_body(creds, i)),
+        concurrency=16,
+        requests=args.rest,
+        expect=201,
+    )
+    return results
+
+
+async def memory(url: str, creds: dict[str, Any], master_pid: int) -> dict[str, Any]:
+    """Web workers' RSS after 5 000 and after 10 000 more requests (REST reads of a member-week)."""
+    from bench import load
+
+    headers = {"Authorization": f"Bearer {creds['api_key']}"}
+    rss: list[int] = []
+    for _ in range(2):
+        await load.http_load(
+            url, headers, lambda c, i: c.get(rest_week_url(creds)), concurrency=16, requests=5000, expect=200
+        )
+        rss.append(sum(harness.rss_kib(pid) for pid in harness.worker_pids(master_pid)))
+    growth = (rss[1] - rss[0]) / rss[0] * 100 if rss[0] else 0.0
+    return {
+        "rss_kib_after_5000": rss[0],
+        "rss_kib_after_10000": rss[1],
+        "growth_percent": round(growth, 2),
+        "target_met": growth < 5,
+    }
+
+
+def timetagger(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from bench import timetagger_load
+
+    python = timetagger_load.ensure_venv(ROOT)
+    with timetagger_load.timetagger_server(python, work / "timetagger") as server:
+        return dict(timetagger_load.put_records_load(server, concurrency=16, requests=args.rest))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--calls", type=int, default=500, help="sequential calls per MCP read")
+    parser.add_argument("--writes", type=int, default=800, help="MCP log_time calls at concurrency 8")
+    parser.add_argument("--rest", type=int, default=2000, help="REST calls per measurement at concurrency 16")
+    parser.add_argument("--skip-build", action="store_true", help="reuse the database of the last run")
+    parser.add_argument("--label", default="")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    work = ROOT / "var" / "bench"
+    work.mkdir(parents=True, exist_ok=True)
+    dataset = {"reused": True} if args.skip_build else build_database(args.entries)
+    port, bare_port = harness.free_port(), harness.free_port()
+    url, bare_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
+    setup_django(url)
+    creds = credentials()
+    reads = mcp_reads(creds)
+    counts = queries_per_call(creds, reads)
+    log(f"queries per call: {counts}")
+    from datetime import date
+
+    from bench import reports_sql
+
+    log("reports: selectors against hand-written SQL")
+    reports = reports_sql.compare(creds["principal"], month=date.fromisoformat(creds["month"]))
+    env = harness.app_env(DATABASE, REDIS_URL, url)
+    with (
+        harness.running(harness.audit_worker(), env, work / "audit-worker.log"),
+        harness.running(harness.gunicorn("timetracker.asgi:application", port), env, work / "web.log") as web,
+        harness.running(harness.gunicorn("bench.bare_mcp:app", bare_port), env, work / "bare.log") as bare,
+    ):
+        harness.wait_for_http(f"{url}/healthz", web)
+        harness.wait_for_http(f"{bare_url}/ready", bare)  # any answer (a 404) means it serves
+        measured = asyncio.run(measure_server(url, bare_url, creds, reads, args))
+        log("memory: 10 000 requests")
+        measured["memory"] = asyncio.run(memory(url, creds, web.pid))
+    log("TimeTagger: PUT /api/v2/records at concurrency 16")
+    peer = timetagger(args, work)
+    from bench import report
+
+    results = report.assemble(
+        args=vars(args),
+        dataset=dataset,
+        measured=measured,
+        reports=reports,
+        queries=counts,
+        timetagger=peer,
+        machine=harness.machine(),
+        seconds=time.perf_counter() - started,
+    )
+    paths = report.write(results, ROOT / "bench" / "results")
+    log(f"results: {', '.join(str(p) for p in paths)}")
+    print(report.markdown(results))
+
+
+if __name__ == "__main__":
+    main()
