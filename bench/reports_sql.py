@@ -6,7 +6,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection
@@ -70,7 +70,8 @@ def compare(actor: Principal, *, month: date, runs: int = 5) -> list[dict[str, A
                 for m, b, n in _sql(
                     "SELECT m.id, COALESCE(SUM(e.duration_seconds) FILTER (WHERE e.billable), 0),"
                     " COALESCE(SUM(e.duration_seconds) FILTER (WHERE NOT e.billable), 0)"
-                    " FROM workspaces_membership m LEFT JOIN timesheets_timeentry e ON e.member_id = m.id"
+                    " FROM workspaces_membership m LEFT JOIN timesheets_timeentry e"
+                    " ON e.workspace_id = m.workspace_id AND e.member_id = m.id"
                     " AND e.state = 'active' AND e.ended_at IS NOT NULL AND e.started_at >= %s AND e.started_at < %s"
                     " WHERE m.workspace_id = %s AND m.is_active GROUP BY m.id",
                     [start, end, workspace.pk],
@@ -81,7 +82,7 @@ def compare(actor: Principal, *, month: date, runs: int = 5) -> list[dict[str, A
             "budget_health (workspace, total and monthly budgets)",
             lambda: {h.project_id: h.used_hours for h in budget_health(actor=actor, as_of=as_of)},
             lambda: {
-                p: (Decimal(s) / 3600).quantize(Decimal("0.01"))
+                p: (Decimal(s) / 3600).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
                 for p, s in _sql(
                     "SELECT p.id, COALESCE(SUM(e.duration_seconds) FILTER (WHERE p.budget_period <> 'monthly'"
                     " OR e.started_at >= %s), 0) FROM workspaces_project p LEFT JOIN timesheets_timeentry e"
