@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from billing.models import InvoiceStatus
 from billing.reports import GROUPS, TIME_GROUPS
+from timesheets.forms import MemberChoiceField
 from timesheets.selectors import week_start_for
 from workspaces.models import Client, Membership, Project, Workspace
 from workspaces.principals import Principal
@@ -65,11 +66,6 @@ class PrincipalForm(forms.Form):
     def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.principal = principal
-
-
-class MemberChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return str(obj.user.get_full_name() or obj.user.get_username())
 
 
 # --- reports -------------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ def entry_lock_reasons(*, workspace: Workspace, entries: Sequence[TimeEntry]) ->
     if weeks:
         locked_weeks = set(
             Timesheet.objects.filter(
+                workspace=workspace,
                 member_id__in={m for m, _ in weeks},
                 week_start__in={w for _, w in weeks},
                 status__in=LOCKING_STATUSES,
