@@ -35,7 +35,7 @@ def rates_resolve(*, member: Membership, project: Project, task: Task | None) ->
         task.billable_rate if task is not None else None,
         project.billable_rate,
         member.billable_rate,
-        project.workspace.default_billable_rate,
+        member.workspace.default_billable_rate,  # the project's too (time is logged in its workspace)
     ):
         if candidate is not None:
             billable_rate: Decimal | None = candidate

@@ -98,7 +98,9 @@ def keyset_page(
     return rows, _encode([_value(rows[-1], field.lstrip("-")) for field in order])
 
 
-def _value(row: Model, path: str) -> Any:
+def _value(row: Model | dict[str, Any], path: str) -> Any:
+    if isinstance(row, dict):  # a values() row
+        return row[path]
     value: Any = row
     for part in path.split("__"):
         value = getattr(value, part)

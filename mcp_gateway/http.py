@@ -18,7 +18,6 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.routes import build_resource_metadata_url
 from mcp.server.mcpserver import MCPServer
@@ -31,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcp_gateway.auth import principal_of
 from mcp_gateway.prompts import current_principal
 from mcp_gateway.registry import SCOPE_AUDIT, SCOPE_PRINCIPAL, missing_scope, publish_event
+from timetracker.cache import count_in_window
 from timetracker.observability import request_id_from, request_id_var
 from workspaces.models import Outcome
 from workspaces.principals import Principal
@@ -180,8 +180,7 @@ def _within_rate(principal: Principal) -> bool:
     window = int(time.time() // 60)
     key = f"throttle:mcp:{principal.connection.pk if principal.connection else principal.user.pk}:{window}"
     try:
-        cache.add(key, 0, timeout=70)
-        count = cache.incr(key)
+        count = count_in_window(key, window=70)
     except Exception:
         return True
     return bool(count <= settings.MCP_THROTTLE_PER_MINUTE)

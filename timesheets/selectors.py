@@ -354,6 +354,7 @@ def duration_slot(*, workspace: Workspace, member: Membership, day: date, second
     start = datetime.combine(day, time(9, 0), tzinfo=workspace.tzinfo)
     last_end = (
         TimeEntry.objects.filter(
+            workspace=workspace,
             member=member,
             ended_at__isnull=False,
             started_at__gte=day_start_utc(workspace, day),

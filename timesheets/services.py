@@ -97,8 +97,11 @@ def _ensure_no_overlap(
     """
     if workspace.overlap_policy != OverlapPolicy.FORBID:
         return
-    qs = TimeEntry.objects.filter(member=member, state=EntryState.ACTIVE).filter(
-        Q(ended_at__isnull=True) | Q(ended_at__gt=started_at)
+    # An entry lasts at most MAX_ENTRY_SECONDS, so only the running timer or entries that started
+    # within that span before ``started_at`` can reach it: the (workspace, member, started_at) index.
+    earliest = started_at - timedelta(seconds=MAX_ENTRY_SECONDS)
+    qs = TimeEntry.objects.filter(workspace=workspace, member=member, state=EntryState.ACTIVE).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=started_at, started_at__gte=earliest)
     )
     if ended_at is not None:
         qs = qs.filter(started_at__lt=ended_at)
@@ -182,6 +185,36 @@ def time_entry_create(
     """
     member = lock_member_for_time(actor, member)
     policies.ensure_time_write(actor, member)
+    return _create_locked(
+        actor,
+        member,
+        project=project,
+        started_at=started_at,
+        ended_at=ended_at,
+        task=task,
+        description=description,
+        billable=billable,
+        tags=tags,
+        state=state,
+        source=source,
+    )
+
+
+def _create_locked(
+    actor: Principal,
+    member: Membership,
+    *,
+    project: Project,
+    started_at: datetime,
+    ended_at: datetime,
+    task: Task | None = None,
+    description: str = "",
+    billable: bool | None = None,
+    tags: Iterable[Tag] = (),
+    state: str = EntryState.ACTIVE,
+    source: str | None = None,
+) -> TimeEntry:
+    """:func:`time_entry_create` for a member this transaction has locked and may write for."""
     workspace = member.workspace
     started_at, ended_at_checked, seconds = _check_window(started_at, ended_at)
     _check_project(actor, member, project)
@@ -212,7 +245,8 @@ def time_entry_create(
         cost_rate=rates.cost_rate,
         created_by=actor.user,
     )
-    entry.tags.set(tag_list)
+    if tag_list:
+        entry.tags.set(tag_list)
     audit.record(
         action="time_entry.create",
         actor=actor,
@@ -242,9 +276,7 @@ def time_entry_create_for_day(
     member = lock_member_for_time(actor, member)
     policies.ensure_time_write(actor, member)
     started_at, ended_at = duration_slot(workspace=member.workspace, member=member, day=day, seconds=duration_seconds)
-    return time_entry_create(
-        actor=actor, project=project, started_at=started_at, ended_at=ended_at, member=member, **kwargs
-    )
+    return _create_locked(actor, member, project=project, started_at=started_at, ended_at=ended_at, **kwargs)
 
 
 def _locked_entry(actor: Principal, entry: TimeEntry) -> tuple[TimeEntry, Membership]:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -238,11 +238,16 @@ class WorkspaceAPIView(AuditedAPIView):
         self, queryset: QuerySet[Any], serializer: type[serializers.BaseSerializer[Any]], **context: Any
     ) -> Response:
         """One cursor page of ``queryset`` (its order is the view's ``ordering`` or Cursor's)."""
+        return self.page_presented(
+            queryset, lambda rows: serializer(rows, many=True, context={"principal": self.principal, **context}).data
+        )
+
+    def page_presented(self, queryset: QuerySet[Any], present: Callable[[list[Any]], Any]) -> Response:
+        """One cursor page of ``queryset`` (model instances or ``values()`` rows) rendered by ``present``."""
         paginator = self.pagination_class()
         paginator.ordering = getattr(self, "ordering", Cursor.ordering)
         rows = paginator.paginate_queryset(queryset, self.request, view=self)
-        data = serializer(rows, many=True, context={"principal": self.principal, **context}).data
-        return paginator.get_paginated_response(data)
+        return paginator.get_paginated_response(present(list(rows or [])))
 
     def single(self, data: Any, *, status: int = 200) -> Response:
         """One object with its ETag; answers 304 when the client's If-None-Match still holds."""

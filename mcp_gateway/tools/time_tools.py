@@ -18,6 +18,7 @@ from timesheets.api import EntryOutput
 from timesheets.api_timesheets import TimesheetOutput
 from timesheets.durations import duration_seconds
 from timesheets.models import EntryState, TimeEntry
+from timesheets.presenters import entry_values, present_entries
 from timesheets.selectors import (
     local_date,
     time_entry_get,
@@ -101,8 +102,8 @@ def list_time_entries(
         date_from=optional_day(date_from, workspace=workspace, name="date_from"),
         date_to=optional_day(date_to, workspace=workspace, name="date_to"),
     )
-    rows, next_cursor = keyset_page(entries, order=("-started_at", "-id"), cursor=cursor, limit=limit)
-    return EntryPage(items=shaped(EntryOutput, rows, caller, many=True), next_cursor=next_cursor)
+    rows, next_cursor = keyset_page(entry_values(entries), order=("-started_at", "-id"), cursor=cursor, limit=limit)
+    return EntryPage(items=present_entries(rows, caller), next_cursor=next_cursor)
 
 
 class Timer(Out):

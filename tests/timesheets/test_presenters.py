@@ -1,0 +1,98 @@
+"""The values()-based entry lists (timesheets/presenters.py) render exactly what EntryOutput renders."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from billing.models import Invoice, InvoiceLine
+from tests.conftest import principal_for
+from tests.factories import ClientFactory, ConnectionFactory, ProjectFactory, TagFactory, TaskFactory, TimeEntryFactory
+from timesheets.api import EntryOutput
+from timesheets.models import EntrySource, EntryState, TimeEntry
+from timesheets.presenters import entry_values, present_entries
+from timesheets.selectors import time_entry_list
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shapes(workspace, owner, member):
+    """One entry of every shape a list can hold."""
+    client = ClientFactory(workspace=workspace, name="Zeta GmbH")
+    with_client = ProjectFactory(workspace=workspace, client=client, billable_rate=Decimal("95.00"), team=[member])
+    without_client = ProjectFactory(workspace=workspace, client=None, team=[member])
+    task = TaskFactory(project=with_client, name="Design")
+    tags = [TagFactory(workspace=workspace, name=name) for name in ("zulu", "alpha", "mike")]
+    agent = ConnectionFactory(membership=member)
+    base = timezone.now().replace(microsecond=0) - timedelta(days=2)
+    entries = [
+        # billable with a task, tags (rendered in name order) and a cost rate
+        TimeEntryFactory(
+            member=member, project=with_client, task=task, billable=True, billable_rate=Decimal("95.00"),
+            cost_rate=Decimal("41.50"), started_at=base, ended_at=base + timedelta(minutes=47), description="Wireframes",
+        ),
+        # non-billable, no client, no rates, odd seconds and microseconds
+        TimeEntryFactory(
+            member=member, project=without_client, billable=False, billable_rate=None, cost_rate=None,
+            started_at=base + timedelta(hours=1, microseconds=12345),
+            ended_at=base + timedelta(hours=1, minutes=3, seconds=7, microseconds=12345),
+        ),
+        # a running timer: no end, no duration, no amounts
+        TimeEntryFactory(
+            member=member, project=with_client, billable=True, billable_rate=Decimal("95.00"),
+            started_at=base + timedelta(hours=3), ended_at=None,
+        ),
+        # an agent's draft through a connection
+        TimeEntryFactory(
+            member=member, project=with_client, billable=True, billable_rate=Decimal("95.00"), state=EntryState.DRAFT,
+            draft_reason="billable time proposed by an agent", source=EntrySource.MCP, connection=agent,
+            started_at=base + timedelta(hours=4), ended_at=base + timedelta(hours=5),
+        ),
+        # billable without a rate
+        TimeEntryFactory(
+            member=member, project=with_client, billable=True, billable_rate=None,
+            started_at=base + timedelta(hours=6), ended_at=base + timedelta(hours=6, minutes=15),
+        ),
+    ]  # fmt: skip
+    entries[0].tags.set(tags)
+    entries[3].tags.set(tags[:1])
+    invoice = Invoice.objects.create(
+        workspace=workspace, client=client, period_start=date(2026, 6, 1), period_end=date(2026, 6, 30),
+        currency="EUR", created_by=owner.user,
+    )  # fmt: skip
+    line = InvoiceLine.objects.create(
+        invoice=invoice, kind="time", description="Time", quantity=1, unit_price=Decimal("95"), amount=Decimal("95")
+    )
+    TimeEntry.objects.filter(pk=entries[4].pk).update(invoice_line=line)
+    return entries
+
+
+@pytest.mark.parametrize("sensitive", [True, False], ids=["sensitive", "redacted"])
+def test_a_list_renders_exactly_as_entry_output(shapes, owner, member, sensitive):
+    viewer = owner if sensitive else member
+    principal = principal_for(viewer)
+    entries = time_entry_list(actor=principal, member=member)
+
+    expected = EntryOutput(list(entries), many=True, context={"principal": principal}).data
+    presented = present_entries(entry_values(entries), principal)
+
+    assert len(presented) == len(shapes)
+    assert presented == [dict(row) for row in expected]
+    assert [list(row) for row in presented] == [list(row) for row in expected]  # the same field order
+    first = next(row for row in presented if row["description"] == "Wireframes")
+    assert [tag["name"] for tag in first["tags"]] == ["alpha", "mike", "zulu"]
+    assert first["redacted"] == ([] if sensitive else ["cost_rate", "cost_amount"])
+    assert first["cost_amount"] == ("32.51" if sensitive else None)
+
+
+def test_a_list_is_two_queries_whatever_its_length(shapes, member, django_assert_num_queries):
+    principal = principal_for(member)
+    rows = entry_values(time_entry_list(actor=principal, member=member))
+    with django_assert_num_queries(2):  # the rows, then every row's tags
+        assert len(present_entries(rows, principal)) == len(shapes)
+    with django_assert_num_queries(0):  # nothing to show: not even the tags query
+        assert present_entries([], principal) == []

@@ -1,0 +1,102 @@
+"""Lists of time entries as every face shows them, read straight from the database.
+
+:class:`timesheets.api.EntryOutput` declares what an entry looks like: its fields are the REST
+schema and the MCP output model. Lists of entries are the hot path for agents and integrators,
+and building model instances (six per row with their member, user, project, client and task)
+and then running DRF's field machinery over them cost about 0.4 ms a row (``bench/``). Here a
+list selects only the columns ``EntryOutput`` shows (``values()``), reads the tags in one more
+query, and renders each value with **the same DRF field** and the same redaction.
+
+The columns come from ``EntryOutput``'s own field sources, so a field added there is read here;
+the computed fields (amounts, ``invoiced``, tags) are the ones written out below.
+``tests/timesheets/test_presenters.py`` checks the two equal for every shape of entry.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+
+from billing.money import amount_for
+from timesheets.models import TimeEntry
+from workspaces.principals import Principal
+from workspaces.redaction import ENTRY_COST_FIELDS, redact
+
+COMPUTED = ("tags", "billable_amount", "cost_amount", "invoiced")
+
+
+@cache
+def _fields() -> list[tuple[str, str | None, serializers.Field]]:
+    """EntryOutput's fields in order: (name, values() path or None when computed here, DRF field)."""
+    from timesheets.api import EntryOutput  # timesheets.api renders its lists with this module
+
+    fields: list[tuple[str, str | None, serializers.Field]] = []
+    for name, field in EntryOutput().fields.items():
+        if name == "redacted":
+            continue  # set by redact()
+        if name in COMPUTED:
+            fields.append((name, None, field))
+        elif isinstance(field, serializers.SerializerMethodField | serializers.BaseSerializer):
+            raise TypeError(f"EntryOutput.{name} is computed: render it in timesheets/presenters.py")
+        else:
+            fields.append((name, str(field.source).replace(".", "__"), field))
+    return fields
+
+
+@cache
+def _columns() -> tuple[str, ...]:
+    return tuple(dict.fromkeys([path for _, path, _ in _fields() if path] + ["invoice_line_id"]))
+
+
+def entry_values(queryset: QuerySet[TimeEntry]) -> QuerySet[Any]:
+    """``queryset`` (filtered and ordered) as rows of exactly the columns a presentation needs."""
+    return queryset.prefetch_related(None).values(*_columns())
+
+
+def present_entries(rows: Iterable[dict[str, Any]], principal: Principal) -> list[dict[str, Any]]:
+    """Rows of :func:`entry_values` as ``EntryOutput(many=True).data`` renders them (one query: tags)."""
+    rows = list(rows)
+    tags = _tags_of([row["id"] for row in rows])
+    out = []
+    for row in rows:
+        seconds = row["duration_seconds"]
+        computed = {
+            "tags": tags.get(row["id"], []),
+            "billable_amount": _amount(seconds, row["billable_rate"]) if row["billable"] else None,
+            "cost_amount": _amount(seconds, row["cost_rate"]),
+            "invoiced": row["invoice_line_id"] is not None,
+        }
+        data: dict[str, Any] = {}
+        for name, path, field in _fields():
+            if path is None:
+                data[name] = computed[name]
+            else:
+                value = row[path]
+                data[name] = None if value is None else field.to_representation(value)
+        redact(data, ENTRY_COST_FIELDS, principal=principal)
+        out.append(data)
+    return out
+
+
+def _amount(seconds: int | None, rate: Any) -> str | None:
+    if seconds is None or rate is None:
+        return None
+    return str(amount_for(seconds, rate))
+
+
+def _tags_of(entry_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each entry's tags as ``{id, name}``, in the tags' own order (by name), from one query."""
+    if not entry_ids:
+        return {}
+    through = TimeEntry.tags.through.objects.filter(timeentry_id__in=entry_ids)
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for entry_id, tag_id, name in through.order_by("tag__name", "tag_id").values_list(
+        "timeentry_id", "tag_id", "tag__name"
+    ):
+        found[entry_id].append({"id": tag_id, "name": name})
+    return found
