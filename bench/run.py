@@ -230,21 +230,22 @@ async def measure_server(
     return results
 
 
-async def memory(url: str, creds: dict[str, Any], master_pid: int) -> dict[str, Any]:
-    """Web workers' RSS after 5 000 and after 10 000 more requests (REST reads of a member-week)."""
+async def memory(url: str, creds: dict[str, Any], master_pid: int, per_phase: int) -> dict[str, Any]:
+    """Web workers' RSS after ``per_phase`` and after twice as many requests (REST reads of a member-week)."""
     from bench import load
 
     headers = {"Authorization": f"Bearer {creds['api_key']}"}
     rss: list[int] = []
     for _ in range(2):
         await load.http_load(
-            url, headers, lambda c, i: c.get(rest_week_url(creds)), concurrency=16, requests=5000, expect=200
+            url, headers, lambda c, i: c.get(rest_week_url(creds)), concurrency=16, requests=per_phase, expect=200
         )
         rss.append(sum(harness.rss_kib(pid) for pid in harness.worker_pids(master_pid)))
     growth = (rss[1] - rss[0]) / rss[0] * 100 if rss[0] else 0.0
     return {
-        "rss_kib_after_5000": rss[0],
-        "rss_kib_after_10000": rss[1],
+        "requests_per_phase": per_phase,
+        "rss_kib_after_phase_1": rss[0],
+        "rss_kib_after_phase_2": rss[1],
         "growth_percent": round(growth, 2),
         "target_met": growth < 5,
     }
@@ -264,6 +265,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500, help="sequential calls per MCP read")
     parser.add_argument("--writes", type=int, default=800, help="MCP log_time calls at concurrency 8")
     parser.add_argument("--rest", type=int, default=2000, help="REST calls per measurement at concurrency 16")
+    parser.add_argument("--memory", type=int, default=5000, help="requests per memory phase (RSS after 1 and 2)")
     parser.add_argument("--skip-build", action="store_true", help="reuse the database of the last run")
     parser.add_argument("--label", default="")
     args = parser.parse_args()
@@ -293,8 +295,8 @@ def main() -> None:
         harness.wait_for_http(f"{url}/healthz", web)
         harness.wait_for_http(f"{bare_url}/ready", bare)  # any answer (a 404) means it serves
         measured = asyncio.run(measure_server(url, bare_url, creds, reads, args))
-        log("memory: 10 000 requests")
-        measured["memory"] = asyncio.run(memory(url, creds, web.pid))
+        log(f"memory: 2 × {args.memory:,} requests")
+        measured["memory"] = asyncio.run(memory(url, creds, web.pid, args.memory))
     log("TimeTagger: PUT /api/v2/records at concurrency 16")
     peer = timetagger(args, work)
     from bench import report

@@ -102,3 +102,53 @@ def page_of(item: type[BaseModel], name: str) -> type[BaseModel]:
             Field(default=None, description="Pass as `cursor` for the next page; null on the last page"),
         ),
     )
+
+
+def plain_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same JSON Schema in a shape that is cheaper to validate.
+
+    Clients validate every structured result against the tool's ``outputSchema`` (the SDK's client
+    with ``jsonschema``), where resolving ``$ref`` and trying ``anyOf`` branches cost most: local
+    references are inlined (a recursive one is kept) and ``anyOf: [X, {"type": "null"}]`` becomes X
+    with ``"type": [X's type, "null"]``. For a page of 54 entries: 15 → 9 ms per result (bench/).
+    """
+    defs: dict[str, Any] = schema.get("$defs", {})
+    kept: set[str] = set()
+
+    def walk(node: Any, inside: frozenset[str]) -> Any:
+        if isinstance(node, list):
+            return [walk(item, inside) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref.removeprefix("#/$defs/")
+            if name in inside or name not in defs:
+                kept.add(name)
+                return node
+            siblings = {k: walk(v, inside) for k, v in node.items() if k != "$ref"}
+            return {**walk(defs[name], inside | {name}), **siblings}
+        out = {k: walk(v, inside) for k, v in node.items() if k != "$defs"}
+        nullable = _or_null(out.get("anyOf"))
+        if nullable is not None:
+            del out["anyOf"]
+            out = {**nullable, **out}
+        return out
+
+    plain: dict[str, Any] = walk(schema, frozenset())
+    if kept:
+        plain["$defs"] = {name: defs[name] for name in kept}
+    return plain
+
+
+def _or_null(any_of: Any) -> dict[str, Any] | None:
+    """``anyOf: [X, {"type": "null"}]`` with X of one plain type, as X accepting null; else None."""
+    if not isinstance(any_of, list) or len(any_of) != 2 or {"type": "null"} not in any_of:
+        return None
+    other = next(branch for branch in any_of if branch != {"type": "null"})
+    if not isinstance(other, dict) or not isinstance(other.get("type"), str) or "const" in other:
+        return None
+    merged = {**other, "type": [other["type"], "null"]}
+    if "enum" in other:
+        merged["enum"] = [*other["enum"], None]
+    return merged

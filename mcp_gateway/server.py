@@ -30,6 +30,7 @@ from mcp_gateway.registry import (
     publish_event,
     visible,
 )
+from mcp_gateway.schemas import plain_schema
 from workspaces.models import Outcome
 from workspaces.principals import Principal
 
@@ -162,5 +163,9 @@ def build_server() -> MCPServer[Any]:
             annotations=spec.annotations(),
             structured_output=True,
         )
+        registered = server._tool_manager.get_tool(spec.name)  # the SDK reads output_schema live
+        assert registered is not None
+        assert registered.fn_metadata.output_schema is not None
+        registered.fn_metadata.output_schema = plain_schema(registered.fn_metadata.output_schema)
     prompts.register(server)
     return server
