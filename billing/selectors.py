@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, ExpressionWrapper, F, FilteredRelation, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -105,75 +105,79 @@ def budget_health(*, actor: Principal, as_of: date | None = None, project: Proje
     month_end = month_start + timedelta(days=days_in_month - 1)
     until = day_start_utc(workspace, as_of + timedelta(days=1))
 
-    finished = Q(time_entries__ended_at__isnull=False, time_entries__started_at__lt=until)
-    active = finished & Q(time_entries__state=EntryState.ACTIVE)
-    draft = finished & Q(time_entries__state=EntryState.DRAFT)
-    in_month = Q(time_entries__started_at__gte=day_start_utc(workspace, month_start))
-    money = Q(time_entries__billable=True)
-    rate_seconds = ExpressionWrapper(
-        F("time_entries__duration_seconds") * F("time_entries__billable_rate"),
-        output_field=DecimalField(max_digits=20, decimal_places=2),
-    )
-    zero = Value(0)
-    zero_money = Value(Decimal("0"), output_field=DecimalField(max_digits=20, decimal_places=2))
     projects = project_list(actor=actor).filter(Q(budget_hours__isnull=False) | Q(budget_amount__isnull=False))
     if project is not None:
         projects = projects.filter(pk=project.pk)
-    rows = projects.annotate(
-        seconds_all=Coalesce(Sum("time_entries__duration_seconds", filter=active), zero),
-        seconds_month=Coalesce(Sum("time_entries__duration_seconds", filter=active & in_month), zero),
-        rate_seconds_all=Coalesce(Sum(rate_seconds, filter=active & money), zero_money),
-        rate_seconds_month=Coalesce(Sum(rate_seconds, filter=active & money & in_month), zero_money),
-        draft_all=Coalesce(Sum("time_entries__duration_seconds", filter=draft), zero),
-        draft_month=Coalesce(Sum("time_entries__duration_seconds", filter=draft & in_month), zero),
-    ).order_by("name")
+    # Finished entries up to ``as_of``, joined ON the project and that bound so that the database
+    # reads them by (project, started_at); each project then sums only its own budget period.
+    projects = projects.annotate(
+        entries=FilteredRelation(
+            "time_entries",
+            condition=Q(time_entries__ended_at__isnull=False, time_entries__started_at__lt=until),
+        )
+    )
+    in_period = Q(budget_period=BudgetPeriod.TOTAL) | Q(entries__started_at__gte=day_start_utc(workspace, month_start))
+    active = in_period & Q(entries__state=EntryState.ACTIVE)
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
+    rate_seconds = ExpressionWrapper(F("entries__duration_seconds") * F("entries__billable_rate"), output_field=money)
+    rows = (
+        projects.values("pk", "name", "budget_period", "budget_hours", "budget_amount", "alert_thresholds")
+        .annotate(
+            seconds=Coalesce(Sum("entries__duration_seconds", filter=active), 0),
+            rate_seconds=Coalesce(
+                Sum(rate_seconds, filter=active & Q(entries__billable=True)), Value(Decimal("0"), output_field=money)
+            ),
+            draft_seconds=Coalesce(
+                Sum("entries__duration_seconds", filter=in_period & Q(entries__state=EntryState.DRAFT)), 0
+            ),
+        )
+        .order_by("name")
+    )
 
     elapsed = Decimal((as_of - month_start).days + 1) / Decimal(days_in_month)
     result = []
     for row in rows:
-        monthly = row.budget_period == BudgetPeriod.MONTHLY
-        seconds = row.seconds_month if monthly else row.seconds_all
-        used_hours = (Decimal(seconds) / SECONDS_PER_HOUR).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        used_amount = round_money((row.rate_seconds_month if monthly else row.rate_seconds_all) / SECONDS_PER_HOUR)
+        monthly = row["budget_period"] == BudgetPeriod.MONTHLY
+        budget_hours, budget_amount = row["budget_hours"], row["budget_amount"]
+        used_hours = (Decimal(row["seconds"]) / SECONDS_PER_HOUR).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        used_amount = round_money(row["rate_seconds"] / SECONDS_PER_HOUR)
         percents = [
-            p
-            for p in (_percent(used_hours, row.budget_hours), _percent(used_amount, row.budget_amount))
-            if p is not None
+            p for p in (_percent(used_hours, budget_hours), _percent(used_amount, budget_amount)) if p is not None
         ]
         percent = max(percents, default=Decimal("0.0"))
-        thresholds = tuple(sorted(row.alert_thresholds or [80, 100]))
+        thresholds = tuple(sorted(row["alert_thresholds"] or [80, 100]))
         forecast_hours = (used_hours / elapsed).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if monthly else None
         forecast_amount = round_money(used_amount / elapsed) if monthly else None
         forecast_percents = [
             p
             for p in (
-                _percent(forecast_hours, row.budget_hours) if forecast_hours is not None else None,
-                _percent(forecast_amount, row.budget_amount) if forecast_amount is not None else None,
+                _percent(forecast_hours, budget_hours) if forecast_hours is not None else None,
+                _percent(forecast_amount, budget_amount) if forecast_amount is not None else None,
             )
             if p is not None
         ]
         result.append(
             BudgetHealth(
-                project_id=row.pk,
-                project_name=row.name,
-                period=row.budget_period,
+                project_id=row["pk"],
+                project_name=row["name"],
+                period=row["budget_period"],
                 period_start=month_start if monthly else None,
                 period_end=month_end if monthly else None,
-                budget_hours=row.budget_hours,
+                budget_hours=budget_hours,
                 used_hours=used_hours,
-                remaining_hours=row.budget_hours - used_hours if row.budget_hours is not None else None,
-                budget_amount=row.budget_amount,
+                remaining_hours=budget_hours - used_hours if budget_hours is not None else None,
+                budget_amount=budget_amount,
                 used_amount=used_amount,
-                remaining_amount=row.budget_amount - used_amount if row.budget_amount is not None else None,
+                remaining_amount=budget_amount - used_amount if budget_amount is not None else None,
                 percent=percent,
                 forecast_hours=forecast_hours,
                 forecast_amount=forecast_amount,
                 forecast_percent=max(forecast_percents) if forecast_percents else None,
                 status=budget_status(percent, thresholds),
                 thresholds=thresholds,
-                pending_review_hours=(
-                    Decimal(row.draft_month if monthly else row.draft_all) / SECONDS_PER_HOUR
-                ).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+                pending_review_hours=(Decimal(row["draft_seconds"]) / SECONDS_PER_HOUR).quantize(
+                    Decimal("0.01"), rounding=ROUND_HALF_UP
+                ),
             )
         )
     return result

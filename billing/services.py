@@ -58,7 +58,7 @@ def entries_reprice(
     workspace = actor.workspace
     qs = (
         TimeEntry.objects.filter(workspace=workspace, ended_at__isnull=False)
-        .select_related("member", "project__workspace", "task")
+        .select_related("member__workspace", "project__workspace", "task")
         .order_by("started_at", "id")
     )
     if project is not None:

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import DateField, Func, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
@@ -30,6 +32,32 @@ def local_date(workspace: Workspace, moment: datetime) -> date:
 def week_start_for(workspace: Workspace, day: date) -> date:
     """The first day of the workspace week that contains ``day``."""
     return day - timedelta(days=(day.weekday() - workspace.week_start) % 7)
+
+
+class WeekStart(Func):
+    """``week_start_for`` in SQL: the first day of the workspace week holding a date expression
+    (an entry's ``TruncDate("started_at", tzinfo=workspace.tzinfo)``, an expense's ``date``)."""
+
+    output_field = DateField()
+
+    def __init__(self, day: Any, *, workspace: Workspace) -> None:
+        super().__init__(day)
+        self.week_start = int(workspace.week_start)  # 0 = Monday … 6 = Sunday, as date.weekday()
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        # PostgreSQL: move the week to start on a Monday, truncate to the ISO week, move it back.
+        day, params = compiler.compile(self.source_expressions[0])
+        shift = self.week_start
+        return f"(DATE_TRUNC('week', ({day} - {shift})::timestamp)::date + {shift})", list(params)
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        # The first day on or after day − 6 that is the week's first weekday (SQLite: 0 = Sunday).
+        day, params = compiler.compile(self.source_expressions[0])
+        return f"DATE({day}, '-6 days', 'weekday {(self.week_start + 1) % 7}')", list(params)
 
 
 def day_start_utc(workspace: Workspace, day: date) -> datetime:

@@ -62,6 +62,32 @@ def test_as_of_cuts_the_period(as_admin, world):
     assert unbilled(actor=as_admin, as_of=WEEK - timedelta(days=1)).clients == []
 
 
+def test_the_approved_week_is_the_workspaces_week(as_admin, workspace, member):
+    # given a workspace whose weeks start on Sunday, and the member's week from Sunday 31 May approved
+    workspace.week_start = 6
+    workspace.save(update_fields=["week_start"])
+    site = ProjectFactory(workspace=workspace, client=ClientFactory(workspace=workspace), name="Site")
+    approve(member, WEEK - timedelta(days=1))
+    work(member, site, WEEK - timedelta(days=1), 3600)  # Sunday: the approved week's first day
+    work(member, site, WEEK + timedelta(days=5), 1800)  # Saturday: its last day
+    work(member, site, WEEK + timedelta(days=6), 600)  # Sunday: the next week, not approved
+    Expense.objects.create(
+        workspace=workspace, member=member, project=site, date=WEEK + timedelta(days=5), amount=Decimal("5.00"),
+        currency="EUR", category="Travel", created_by=member.user,
+    )  # fmt: skip
+    Expense.objects.create(
+        workspace=workspace, member=member, project=site, date=WEEK + timedelta(days=6), amount=Decimal("7.00"),
+        currency="EUR", category="Travel", created_by=member.user,
+    )  # fmt: skip
+
+    # when the admin asks what is unbilled
+    [client] = unbilled(actor=as_admin, as_of=JUNE[1]).clients
+
+    # then only the approved Sunday-to-Saturday week counts
+    [project] = client.projects
+    assert (project.seconds, project.time_amount, project.expense_amount) == (5400, Decimal("150.00"), Decimal("5.00"))
+
+
 def test_members_cannot_see_unbilled(as_member, world):
     with pytest.raises(Forbidden):
         unbilled(actor=as_member)
@@ -79,7 +105,7 @@ def test_constant_number_of_queries(as_admin, world, member, workspace):
         approve(member, week)
         project = ProjectFactory(workspace=workspace, client=world["globex"], team=[member])
         work(member, project, week, 3600)
-    assert count() == one == 4
+    assert count() == one == 3
 
 
 def test_unbilled_matches_plain_python(as_admin, world):

@@ -1,15 +1,16 @@
 """Reads of time: scoping to the workspace and the caller, filters, week totals, constant queries."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models.functions import TruncDate
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import ClientFactory, MembershipFactory, ProjectFactory, TagFactory, TaskFactory, TimeEntryFactory
 from tests.timesheets.conftest import MONDAY, berlin
 from timesheets import selectors
-from timesheets.models import EntryState, TimesheetStatus
+from timesheets.models import EntryState, TimeEntry, TimesheetStatus
 from workspaces.errors import Forbidden, NotFound
 from workspaces.models import Role
 
@@ -142,3 +143,24 @@ def test_timer_get_returns_the_running_entry(as_member, member, project):
     assert selectors.timer_get(actor=as_member) is None
     running = TimeEntryFactory(member=member, project=project, ended_at=None, duration_seconds=None)
     assert selectors.timer_get(actor=as_member) == running
+
+
+@pytest.mark.parametrize("week_start", range(7))
+def test_week_start_in_sql_is_week_start_for(workspace, member, project, week_start):
+    # given a workspace whose week starts on any day, and entries every 5 hours for two weeks
+    # around the night Berlin's clocks go forward (29 March 2026), so some start near local midnight
+    workspace.week_start = week_start
+    workspace.save(update_fields=["week_start"])
+    first = datetime(2026, 3, 21, 22, 30, tzinfo=UTC)
+    for hours in range(0, 14 * 24, 5):
+        TimeEntryFactory(member=member, project=project, started_at=first + timedelta(hours=hours))
+
+    # when the database cuts each entry's week from its local date
+    rows = TimeEntry.objects.filter(workspace=workspace).annotate(
+        week=selectors.WeekStart(TruncDate("started_at", tzinfo=workspace.tzinfo), workspace=workspace)
+    )
+
+    # then it is the week week_start_for gives in Python
+    assert len(rows) == 68
+    for row in rows:
+        assert row.week == selectors.week_start_for(workspace, selectors.local_date(workspace, row.started_at))
