@@ -105,7 +105,7 @@ def test_redis_url_turns_eager_off_and_caches_in_redis(tmp_path):
 
     assert dump["eager"] is False
     assert dump["broker"] == "redis://127.0.0.1:6379/3"
-    assert dump["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert dump["cache"] == "timetracker.cache.SharedRedisCache"
     assert dump["cache_location"] == "redis://127.0.0.1:6379/3"
 
 
