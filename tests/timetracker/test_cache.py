@@ -12,6 +12,7 @@ from timetracker.cache import SharedRedisCache, count_in_window
 def test_every_cache_object_shares_one_client_and_pool():
     first, second = caches.create_connection("default"), caches.create_connection("default")
     assert isinstance(first, SharedRedisCache)
+    assert isinstance(second, SharedRedisCache)
     assert first is not second  # Django makes one per request context
     assert first._cache is second._cache
     first.set("shared-client-probe", 1)
