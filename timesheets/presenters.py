@@ -61,7 +61,7 @@ def entry_values(queryset: QuerySet[TimeEntry]) -> QuerySet[Any]:
 def present_entries(rows: Iterable[dict[str, Any]], principal: Principal) -> list[dict[str, Any]]:
     """Rows of :func:`entry_values` as ``EntryOutput(many=True).data`` renders them (one query: tags)."""
     rows = list(rows)
-    tags = _tags_of([row["id"] for row in rows])
+    tags = _tags_of([row["id"] for row in rows], principal)
     out = []
     for row in rows:
         seconds = row["duration_seconds"]
@@ -89,11 +89,11 @@ def _amount(seconds: int | None, rate: Any) -> str | None:
     return str(amount_for(seconds, rate))
 
 
-def _tags_of(entry_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+def _tags_of(entry_ids: list[int], principal: Principal) -> dict[int, list[dict[str, Any]]]:
     """Each entry's tags as ``{id, name}``, in the tags' own order (by name), from one query."""
     if not entry_ids:
         return {}
-    through = TimeEntry.tags.through.objects.filter(timeentry_id__in=entry_ids)
+    through = TimeEntry.tags.through.objects.filter(timeentry_id__in=entry_ids, tag__workspace=principal.workspace)
     found: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for entry_id, tag_id, name in through.order_by("tag__name", "tag_id").values_list(
         "timeentry_id", "tag_id", "tag__name"
