@@ -75,7 +75,7 @@ def test_without_debug_and_with_every_required_variable_it_starts(tmp_path):
     dump = settings_dump(env)
 
     assert dump["debug"] is False
-    assert dump["engine"] == "django.db.backends.postgresql"
+    assert dump["engine"] == "timetracker.postgresql"  # Django's backend, datetimes read in C
 
 
 def test_check_deploy_has_no_warnings(tmp_path):

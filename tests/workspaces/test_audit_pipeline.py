@@ -7,9 +7,12 @@ through the request id the client sent.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import pytest
+import redis
 import requests
 from rest_framework.test import APIClient
 
@@ -212,3 +215,30 @@ def test_the_request_id_travels_with_the_event_and_the_task(redis_server, publis
     task_lines = [line for line in worker.log_lines() if line.get("task_name") == "audit.retry_event"]
     assert task_lines
     assert {line["request_id"] for line in task_lines} == {"trace-me-42"}
+
+
+def test_the_message_headers_name_the_event_without_repeating_it(redis_server, publisher, workspace):
+    publisher(redis_server.url)
+    event_id = audit.publish(
+        action="pipeline.headers",
+        workspace=workspace,
+        channel=Channel.SYSTEM,
+        detail={"secret_looking": "do-not-copy-me"},
+        ip="203.0.113.9",
+        user_agent="agent/1.0 (private)",
+    )
+
+    queued = redis.Redis.from_url(redis_server.url).lrange("audit", 0, -1)
+    assert len(queued) == 1  # no worker runs: the message waits in the audit queue
+    message = json.loads(queued[0])
+    headers = message["headers"]
+    assert headers["task"] == "audit.store_events"
+    assert headers["argsrepr"] == f"(<audit event pipeline.headers {event_id}>,)"
+    assert headers["kwargsrepr"] == "{}"
+    raw_headers = json.dumps(headers)
+    for private in ("do-not-copy-me", "203.0.113.9", "agent/1.0"):
+        assert private not in raw_headers
+    # the payload itself is whole in the body, for the worker
+    body = json.loads(base64.b64decode(message["body"]))
+    assert body[0][0]["detail"] == {"secret_looking": "do-not-copy-me"}
+    assert body[0][0]["ip"] == "203.0.113.9"
