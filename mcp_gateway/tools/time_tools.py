@@ -38,6 +38,7 @@ from timesheets.services import (
     timer_stop,
 )
 from timesheets.timesheet_services import timesheet_submit
+from workspaces import policies
 from workspaces.errors import Invalid
 from workspaces.models import Membership, Tag
 from workspaces.policies import Perm
@@ -55,6 +56,20 @@ TagIds = Annotated[list[int], Field(max_length=20, description="Tag ids from lis
 
 def _member(caller: Principal, member_id: int | None) -> Membership:
     return member_get(actor=caller, member_id=member_id) if member_id is not None else caller.membership
+
+
+def _member_to_list(caller: Principal, member_id: int | None) -> tuple[Membership, bool]:
+    """Whose entries to list, and whether that member is still to be looked up.
+
+    A manager asking for someone else's entries needs no query for the member: the entries are
+    read within this workspace, so a page with rows proves the member is here. Only an empty
+    page is checked (:func:`list_time_entries`), and an unknown member is "not found" as ever.
+    """
+    if member_id is None or member_id == caller.membership.pk:
+        return caller.membership, False
+    if policies.can(caller, Perm.TIME_VIEW_ALL):
+        return Membership(pk=member_id, workspace=caller.workspace), True
+    return member_get(actor=caller, member_id=member_id), False
 
 
 def _tags(caller: Principal, tag_ids: list[int]) -> list[Tag]:
@@ -92,9 +107,10 @@ def list_time_entries(
     state (active or draft) and who/what created it. cost_rate and cost_amount are sensitive: null
     and named in `redacted` unless this connection may see sensitive data."""
     workspace = caller.workspace
+    member, unverified = _member_to_list(caller, member_id)
     entries = time_entry_list(
         actor=caller,
-        member=_member(caller, member_id),
+        member=member,
         project=project_get(actor=caller, project_id=project_id) if project_id is not None else None,
         client=client_get(actor=caller, client_id=client_id) if client_id is not None else None,
         billable=billable,
@@ -103,6 +119,8 @@ def list_time_entries(
         date_to=optional_day(date_to, workspace=workspace, name="date_to"),
     )
     rows, next_cursor = keyset_page(entry_values(entries), order=("-started_at", "-id"), cursor=cursor, limit=limit)
+    if unverified and not rows:
+        member_get(actor=caller, member_id=member_id)  # no entries: is there such a member here at all?
     return EntryPage(items=present_entries(rows, caller), next_cursor=next_cursor)
 
 

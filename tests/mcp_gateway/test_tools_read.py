@@ -64,6 +64,30 @@ def test_list_time_entries_defaults_to_the_callers_own_and_pages(member, other_m
     assert error_code(call(caller, "list_time_entries", member_id=other_member.pk)) == "forbidden"
 
 
+def test_a_manager_lists_a_colleagues_entries_without_looking_the_member_up(
+    manager, member, other_member, billable_project, elsewhere
+):
+    """The page proves the member is in this workspace; only an empty page asks who it is."""
+    theirs = [human_entry(member, billable_project, started_at=YESTERDAY_NOON - timedelta(days=i)) for i in range(2)]
+    human_entry(other_member, billable_project)
+    caller = agent(manager)
+    ok(call(caller, "list_time_entries", member_id=member.pk))  # warm: the audit touches last_used_at
+
+    with CaptureQueriesContext(connection) as captured:
+        page = ok(call(caller, "list_time_entries", member_id=member.pk))
+    assert [e["id"] for e in page["items"]] == [e.pk for e in theirs]
+    assert {e["member"] for e in page["items"]} == {member.pk}
+    reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(reads) == 1  # the page, with its tags
+    assert 'FROM "timesheets_timeentry"' in reads[0]
+    assert 'FROM "workspaces_membership"' not in reads[0]
+
+    # No entries in the period: an empty page for a colleague, "not found" for anyone else.
+    assert ok(call(caller, "list_time_entries", member_id=member.pk, date_from="today"))["items"] == []
+    assert error_code(call(caller, "list_time_entries", member_id=elsewhere["member"].pk)) == "not_found"
+    assert error_code(call(caller, "list_time_entries", member_id=10**9)) == "not_found"
+
+
 def test_list_time_entries_filters(member, billable_project, internal_project):
     billable = human_entry(member, billable_project)
     internal = human_entry(member, internal_project, started_at=YESTERDAY_NOON + timedelta(hours=2))
