@@ -1,5 +1,7 @@
-"""timetracker.postgresql: Django's PostgreSQL backend with datetimes read by psycopg's C loader."""
+"""timetracker.postgresql: Django's PostgreSQL backend with datetimes read by psycopg's C loader,
+and the pool's health check skipped for a connection handed out in the last half second."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,9 +11,13 @@ from django.db import connection
 
 from tests.factories import TimeEntryFactory
 from timesheets.models import TimeEntry
-from timetracker.postgresql.base import C_LOADER_AVAILABLE, UtcTimestamptzLoader
-
-pytestmark = pytest.mark.django_db
+from timetracker.postgresql.base import (
+    C_LOADER_AVAILABLE,
+    RECENT_USE_SECONDS,
+    CheckUnlessRecentlyUsed,
+    DatabaseWrapper,
+    UtcTimestamptzLoader,
+)
 
 
 def read(sql: str) -> tuple[Any, ...]:
@@ -22,6 +28,7 @@ def read(sql: str) -> tuple[Any, ...]:
     return tuple(row)
 
 
+@pytest.mark.django_db
 def test_the_engine_is_ours_and_the_c_loader_is_in_use():
     assert connection.settings_dict["ENGINE"] == "timetracker.postgresql"
     assert connection.vendor == "postgresql"
@@ -31,6 +38,7 @@ def test_the_engine_is_ours_and_the_c_loader_is_in_use():
     assert loader is UtcTimestamptzLoader
 
 
+@pytest.mark.django_db
 def test_values_are_aware_utc_datetimes_as_djangos_loader_makes_them():
     (value, none, micro) = read(
         "SELECT '2026-03-29 01:30:00+01'::timestamptz, NULL::timestamptz,"
@@ -44,6 +52,7 @@ def test_values_are_aware_utc_datetimes_as_djangos_loader_makes_them():
     assert micro.tzinfo is UTC
 
 
+@pytest.mark.django_db
 def test_a_connection_in_another_zone_still_reads_utc():
     with connection.cursor() as cursor:
         cursor.execute("SET TIME ZONE 'America/St_Johns'")
@@ -58,6 +67,7 @@ def test_a_connection_in_another_zone_still_reads_utc():
     assert value.utcoffset() == timedelta(0)
 
 
+@pytest.mark.django_db
 def test_model_round_trip_keeps_the_instant():
     started = datetime(2026, 10, 25, 0, 45, 30, 123456, tzinfo=UTC)  # the night clocks go back in Europe
     entry = TimeEntryFactory(started_at=started, ended_at=started + timedelta(minutes=90))
@@ -68,3 +78,75 @@ def test_model_round_trip_keeps_the_instant():
     assert reread[0].tzinfo is UTC
     assert reread[1] == started + timedelta(minutes=90)
     assert reread[2].tzinfo is UTC
+
+
+# --- the pool's health check --------------------------------------------------------------------
+
+
+def fresh_connection() -> psycopg.Connection[Any]:
+    settings = connection.settings_dict
+    return psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"] or None, port=settings["PORT"] or None
+    )
+
+
+@pytest.mark.django_db
+def test_the_check_pings_a_connection_not_handed_out_lately():
+    check = CheckUnlessRecentlyUsed(window=60)
+    conn = fresh_connection()
+    check(conn)  # never handed out: pinged, and fine
+    conn.close()
+
+    check(conn)  # handed out a moment ago: not pinged, so its breakage is not seen here
+
+    with pytest.raises(psycopg.OperationalError):
+        CheckUnlessRecentlyUsed(window=60)(conn)  # a check that has not seen it pings it
+    stale = CheckUnlessRecentlyUsed(window=0)
+    live = fresh_connection()
+    stale(live)
+    live.close()
+    with pytest.raises(psycopg.OperationalError):
+        stale(live)  # outside the window: pinged every time
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pool_skips_the_ping_within_half_a_second_and_replaces_a_broken_connection_after():
+    settings = {
+        **connection.settings_dict,
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {**connection.settings_dict["OPTIONS"], "pool": {"min_size": 1, "max_size": 1}},
+    }
+    wrapper = DatabaseWrapper(settings, alias="pool_check_test")
+    pool = wrapper.pool
+    assert pool is not None
+    try:
+        pool.open(wait=True)
+        first = pool.getconn()
+        pid = first.info.backend_pid
+        pool.putconn(first)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+        again = pool.getconn()  # within the window: handed out unchecked, as it was fine just now
+        assert again is first
+        with pytest.raises(psycopg.OperationalError):
+            again.execute("SELECT 1")
+        pool.putconn(again)  # broken: the pool drops it
+
+        time.sleep(RECENT_USE_SECONDS + 0.1)
+        replacement = pool.getconn(timeout=10)
+        assert replacement.execute("SELECT 1").fetchone() == (1,)
+        assert replacement.info.backend_pid != pid
+        pool.putconn(replacement)
+
+        pid = replacement.info.backend_pid
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        time.sleep(RECENT_USE_SECONDS + 0.1)
+        checked = pool.getconn(timeout=10)  # past the window: pinged, found broken, replaced
+        assert checked.info.backend_pid != pid
+        assert checked.execute("SELECT 1").fetchone() == (1,)
+        pool.putconn(checked)
+    finally:
+        wrapper.close_pool()  # type: ignore[attr-defined]  # not in django-stubs 5.2

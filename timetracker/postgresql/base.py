@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend, reading ``timestamptz`` with psycopg's C loader.
+"""Django's PostgreSQL backend, reading ``timestamptz`` with psycopg's C loader and checking a
+pooled connection's health only when it has not been handed out in the last half second.
 
 Django registers its own ``timestamptz`` loader on every connection. It subclasses psycopg's
 pure-Python loader, so each value read is parsed in Python: about 8 µs, against under 1 µs for
@@ -8,18 +9,28 @@ connection time zone, UTC. The C loader returns ``datetime.timezone.utc`` values
 connection's ``TimeZone`` is UTC, which Django sets on every connection; this loader hands the
 work to it and converts a value only if a connection were in another zone. Without psycopg's C
 implementation it changes nothing.
+
+With ``CONN_HEALTH_CHECKS``, Django has the pool send an empty query on every checkout: a round
+trip on every request and MCP tool call. A connection handed out less than
+:data:`RECENT_USE_SECONDS` ago was working then, so that check is skipped, as HikariCP does
+(``aliveBypassWindowMs``, 500 ms). A connection that broke in between fails its one request, as
+it could right after a check; the pool discards it when it comes back.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from functools import lru_cache
+from time import monotonic
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.db.backends.postgresql import base
 from psycopg import adapt, adapters, pq
 from psycopg.abc import AdaptContext
+from psycopg_pool import ConnectionPool
 
 TIMESTAMPTZ_OID = adapters.types["timestamptz"].oid
 _C_LOADER: Any = adapters.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT)
@@ -50,7 +61,38 @@ def _adapters(template: adapt.AdaptersMap) -> adapt.AdaptersMap:
     return fast
 
 
+RECENT_USE_SECONDS = 0.5
+
+
+class CheckUnlessRecentlyUsed:
+    """The pool's ``check``: :meth:`ConnectionPool.check_connection`, unless the connection was
+    handed out less than ``window`` seconds ago."""
+
+    def __init__(self, window: float = RECENT_USE_SECONDS) -> None:
+        self.window = window
+        self._handed_out: WeakKeyDictionary[Any, float] = WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, connection: Any) -> None:
+        now = monotonic()
+        with self._lock:
+            last = self._handed_out.get(connection)
+        if last is None or now - last >= self.window:
+            ConnectionPool.check_connection(connection)  # raises when broken: the pool discards it
+        with self._lock:
+            self._handed_out[connection] = now
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    @property
+    def pool(self) -> ConnectionPool | None:
+        pool: ConnectionPool | None = super().pool  # type: ignore[misc]  # not in django-stubs 5.2
+        # Django passes ConnectionPool.check_connection when CONN_HEALTH_CHECKS is on, and has no
+        # setting for another check; psycopg_pool keeps it as ``_check``.
+        if pool is not None and pool._check is ConnectionPool.check_connection:
+            pool._check = CheckUnlessRecentlyUsed()
+        return pool
+
     def get_connection_params(self) -> dict[str, Any]:
         params: dict[str, Any] = super().get_connection_params()
         if C_LOADER_AVAILABLE and settings.USE_TZ and "context" in params:
