@@ -17,14 +17,16 @@ anywhere**:
 * When the shared cache cannot be reached, nothing is cached: every call reads the database.
 
 Each use gets its own copy of the model instances, so a service that changes a caller's
-membership or workspace object cannot change the cached one.
+membership or workspace object cannot change the cached one. The entry keeps its answer pickled
+and each use unpickles it: a tenth of what ``copy.deepcopy`` of the same objects costs (50 µs
+against 480 µs, ``bench/``).
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
+import pickle
 import threading
 import time
 import uuid
@@ -73,7 +75,12 @@ class Bearer:
 class _Entry:
     generation: str
     stored: float
-    bearer: Bearer
+    bearer: Bearer  # never handed out: asked only whether it is still live
+    frozen: bytes  # the same, pickled: each use gets a fresh copy
+
+    def thaw(self) -> Bearer:
+        bearer: Bearer = pickle.loads(self.frozen)  # noqa: S301 - our own objects, pickled in this process
+        return bearer
 
 
 _entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -88,15 +95,17 @@ def bearer_lookup(raw: str) -> Bearer | None:
         with _lock:
             entry = _entries.get(checksum)
         if entry is not None and entry.generation == generation and time.monotonic() - entry.stored < MAX_AGE:
-            return _copy(entry.bearer) if entry.bearer.live() else None
+            return entry.thaw() if entry.bearer.live() else None
     bearer = _load(raw, checksum)
-    if bearer is not None and generation is not None:
-        with _lock:
-            _entries[checksum] = _Entry(generation, time.monotonic(), bearer)
-            _entries.move_to_end(checksum)
-            while len(_entries) > MAX_ENTRIES:
-                _entries.popitem(last=False)
-    return _copy(bearer) if bearer is not None else None
+    if bearer is None or generation is None:
+        return bearer
+    entry = _Entry(generation, time.monotonic(), bearer, pickle.dumps(bearer, protocol=pickle.HIGHEST_PROTOCOL))
+    with _lock:
+        _entries[checksum] = entry
+        _entries.move_to_end(checksum)
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return entry.thaw()
 
 
 def _load(raw: str, checksum: str) -> Bearer | None:
@@ -125,10 +134,6 @@ def _load(raw: str, checksum: str) -> Bearer | None:
     application = connection.application
     client_id = application.client_id if application is not None else f"api-key:{connection.pk}"
     return Bearer(principal=principal, kind=kind, resources=resources, client_id=client_id, expires=expires)
-
-
-def _copy(bearer: Bearer) -> Bearer:
-    return copy.deepcopy(bearer)
 
 
 # --- the shared generation ------------------------------------------------------------------------

@@ -54,6 +54,18 @@ def test_a_credential_is_read_once_and_each_use_gets_its_own_copy(member, django
     assert again.principal.membership.role == Role.MEMBER
     assert again.principal.membership is not first.principal.membership
 
+    again.principal.workspace.name = "Renamed in a request"  # nor its workspace, user or connection
+    again.principal.user.email = "changed@example.com"
+    assert again.principal.connection is not None
+    again.principal.connection.label = "changed"
+    third = credentials.bearer_lookup(secret)
+    assert third is not None
+    assert third.principal.workspace.name == member.workspace.name
+    assert third.principal.user.email == member.user.email
+    assert third.principal.connection is not None
+    assert third.principal.connection.label == "cache"
+    assert third.principal.connection.pk == again.principal.connection.pk
+
 
 @pytest.mark.django_db
 def test_a_change_in_this_process_stops_the_next_lookup(member):
