@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from django.core.cache import caches
 
@@ -19,6 +20,20 @@ def test_every_cache_object_shares_one_client_and_pool():
     assert second._cache.get_client("shared-client-probe").connection_pool is (
         first._cache.get_client("shared-client-probe").connection_pool
     )
+    # and one redis.Redis for every operation (Django builds one per call)
+    assert first._cache.get_client("a") is second._cache.get_client("b", write=True)
+
+
+def test_the_shared_client_serves_many_threads_at_once():
+    key = f"threads-probe-{uuid.uuid4().hex}"
+
+    def hits(_: int) -> list[int]:
+        return [count_in_window(key, window=30) for _ in range(50)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counts = [count for batch in pool.map(hits, range(8)) for count in batch]
+
+    assert sorted(counts) == list(range(1, 401))  # every hit counted once, none lost or repeated
 
 
 def test_a_window_count_counts_and_expires():
