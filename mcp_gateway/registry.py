@@ -152,18 +152,21 @@ def summary_of(name: str, data: dict[str, Any]) -> str:
     return f"{lead}\n{body}" if lead else body
 
 
-def redacted_fields(data: Any, path: str = "") -> set[str]:
-    """Every field named in a ``redacted`` list anywhere in the output."""
+def redacted_fields(data: Any) -> set[str]:
+    """Every field named in a ``redacted`` list anywhere in the output (a walk of its containers
+    only: the recursive version called itself for every value, a sixth of a list's Python time)."""
     found: set[str] = set()
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key == "redacted" and isinstance(value, list):
-                found.update(str(v) for v in value)
-            else:
-                found |= redacted_fields(value)
-    elif isinstance(data, list):
-        for item in data:
-            found |= redacted_fields(item)
+    containers = [data]
+    while containers:
+        item = containers.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key == "redacted" and isinstance(value, list):
+                    found.update(str(v) for v in value)
+                elif isinstance(value, dict | list):
+                    containers.append(value)
+        elif isinstance(item, list):
+            containers.extend(value for value in item if isinstance(value, dict | list))
     return found
 
 

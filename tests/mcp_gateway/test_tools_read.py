@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from mcp_gateway.registry import redacted_fields
 from tests.factories import (
     ClientFactory,
     MembershipFactory,
@@ -231,3 +232,19 @@ def test_list_audit_events_uses_the_audit_log_filters(owner, member, billable_pr
     assert [e["action"] for e in today] == ["time_entry.create"]
     assert ok(call(caller, "list_audit_events", until="yesterday", action="time_entry."))["items"] == []
     assert error_code(call(caller, "list_audit_events", connection_id=10**6)) == "invalid"
+
+
+def test_the_audit_names_every_redacted_field_wherever_it_sits():
+    output = {
+        "redacted": ["cost_rate"],
+        "items": [
+            {"id": 1, "redacted": ["cost_amount"], "tags": [{"id": 2, "name": "x"}]},
+            {"id": 3, "redacted": [], "nested": {"deeper": [{"redacted": ["margin", 7]}]}},
+        ],
+        "note": {"redacted": "not a list, not a field name"},
+        "empty": [],
+    }
+
+    assert redacted_fields(output) == {"cost_rate", "cost_amount", "margin", "7"}
+    assert redacted_fields([]) == set()
+    assert redacted_fields({"items": [{"id": 1}]}) == set()

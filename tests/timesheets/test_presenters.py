@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -87,6 +88,19 @@ def test_a_list_renders_exactly_as_entry_output(shapes, owner, member, sensitive
     assert [tag["name"] for tag in first["tags"]] == ["alpha", "mike", "zulu"]
     assert first["redacted"] == ([] if sensitive else ["cost_rate", "cost_amount"])
     assert first["cost_amount"] == ("32.51" if sensitive else None)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/St_Johns", "UTC"])
+def test_times_follow_the_active_time_zone_as_drf_renders_them(shapes, owner, member, zone):
+    principal = principal_for(owner)
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        entries = time_entry_list(actor=principal, member=member)
+        expected = EntryOutput(list(entries), many=True, context={"principal": principal}).data
+        presented = present_entries(entry_values(entries), principal)
+
+    assert presented == [dict(row) for row in expected]
+    started = [row["started_at"] for row in presented]
+    assert all(text.endswith("Z") for text in started) == (zone == "UTC")
 
 
 def test_a_list_is_one_query_whatever_its_length(shapes, member, django_assert_num_queries):
