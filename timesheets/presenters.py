@@ -69,12 +69,19 @@ def entry_values(queryset: QuerySet[TimeEntry]) -> QuerySet[Any]:
     queryset = queryset.prefetch_related(None)
     if connections[queryset.db].vendor != "postgresql":
         return queryset.values(*_columns())  # present_entries() reads the tags apart
+    return queryset.annotate(**{TAGS: _tags_subquery()}).values(*_columns(), TAGS)
+
+
+@cache
+def _tags_subquery() -> ArraySubquery:
+    """The row's tags as a PostgreSQL array of ``{id, name}``; built once (it refers only to the
+    outer row), resolved into each query that uses it."""
     tags = (
         Tag.objects.filter(time_entries=OuterRef("pk"), workspace=OuterRef("workspace_id"))
         .order_by("name", "pk")
         .values(tag=JSONObject(id="pk", name="name"))
     )
-    return queryset.annotate(**{TAGS: ArraySubquery(tags)}).values(*_columns(), TAGS)
+    return ArraySubquery(tags)
 
 
 def present_entries(rows: Iterable[dict[str, Any]], principal: Principal) -> list[dict[str, Any]]:
