@@ -122,7 +122,7 @@ def markdown(results: dict[str, Any]) -> str:
     )
     lines += [
         "",
-        "## Reports: selector vs hand-written SQL (median of 5, warm)",
+        "## Reports: selector vs hand-written SQL (median of 15 each, warm, timed in turns)",
         "",
         "| report | selector ms | SQL ms | ratio | equal | rows |",
         "|---|---|---|---|---|---|",

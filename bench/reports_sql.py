@@ -26,14 +26,20 @@ from workspaces.principals import Principal
 Answer = tuple[dict[Any, Any], tuple[Any, ...]]
 
 
-def _timed(fn: Callable[[], Answer], runs: int) -> tuple[Answer, float]:
-    result = fn()  # warm: plans and caches, as a serving process has them
-    samples = []
+def _timed_pair(
+    first: Callable[[], Answer], second: Callable[[], Answer], runs: int
+) -> tuple[Answer, float, Answer, float]:
+    """Both warmed (plans and caches, as a serving process has them), then timed in turns, so that
+    whatever else the two cores are doing (autovacuum after the load, the audit worker) weighs on
+    both alike; the medians of ``runs`` each."""
+    answers = [first(), second()]
+    samples: list[list[float]] = [[], []]
     for _ in range(runs):
-        started = time.perf_counter()
-        result = fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return result, statistics.median(samples)
+        for index, fn in enumerate((first, second)):
+            started = time.perf_counter()
+            answers[index] = fn()
+            samples[index].append((time.perf_counter() - started) * 1000)
+    return answers[0], statistics.median(samples[0]), answers[1], statistics.median(samples[1])
 
 
 def _sql(query: str, params: list[Any]) -> list[tuple[Any, ...]]:
@@ -46,7 +52,7 @@ def _hours(seconds: int) -> Decimal:
     return (Decimal(seconds) / 3600).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def compare(actor: Principal, *, month: date, runs: int = 5) -> list[dict[str, Any]]:
+def compare(actor: Principal, *, month: date, runs: int = 15) -> list[dict[str, Any]]:
     workspace = actor.workspace
     first = month.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
@@ -158,8 +164,7 @@ def compare(actor: Principal, *, month: date, runs: int = 5) -> list[dict[str, A
         # One snapshot for both sides: the load runs write to the same database meanwhile.
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            ours, ours_ms = _timed(selector, runs)
-            theirs, sql_ms = _timed(sql, runs)
+            ours, ours_ms, theirs, sql_ms = _timed_pair(selector, sql, runs)
         results.append(
             {
                 "report": name,
