@@ -142,7 +142,7 @@ def entry_out(view: WorkspaceAPIView, entry: TimeEntry) -> Any:
 
 
 def entry_reloaded(view: WorkspaceAPIView, entry: TimeEntry) -> Any:
-    """An entry as written by a service, read back with everything the output shows (two queries)."""
+    """An entry as written by a service, read back with everything the output shows (one query on PostgreSQL)."""
     rows = entry_values(time_entry_queryset(workspace=view.principal.workspace).filter(pk=entry.pk))
     return present_entries(rows, view.principal)[0]
 

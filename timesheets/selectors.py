@@ -19,7 +19,7 @@ from workspaces.errors import Forbidden
 from workspaces.models import Client, Membership, OverlapPolicy, Project, Tag, Task, Workspace
 from workspaces.policies import Perm
 from workspaces.principals import Principal
-from workspaces.selectors import get_or_not_found
+from workspaces.selectors import get_or_not_found, member_get
 
 LOCKING_STATUSES = (TimesheetStatus.SUBMITTED, TimesheetStatus.APPROVED)
 
@@ -158,6 +158,22 @@ def time_entry_filter(
     if date_to is not None:
         qs = qs.filter(started_at__lt=day_start_utc(workspace, date_to + timedelta(days=1)))
     return qs
+
+
+def time_entry_list_member(*, actor: Principal, member_id: int | None) -> tuple[Membership, bool]:
+    """Whose entries to list (``member_id``, default the caller), and whether that member must
+    still be looked up.
+
+    A caller who may see everyone's time asking for someone else's needs no query for the member:
+    entries are read within the caller's workspace, so a page with rows proves the member is
+    there. Only when the page is empty must the caller look the member up (``member_get``) to
+    answer "not found" for one that is not. Anyone else gets the member looked up here.
+    """
+    if member_id is None or member_id == actor.membership.pk:
+        return actor.membership, False
+    if policies.can(actor, Perm.TIME_VIEW_ALL):
+        return Membership(pk=member_id, workspace=actor.workspace), True
+    return member_get(actor=actor, member_id=member_id), False
 
 
 def time_entry_list(*, actor: Principal, **filters: Any) -> QuerySet[TimeEntry]:

@@ -24,6 +24,7 @@ from timesheets.selectors import (
     time_entry_get,
     time_entry_get_own,
     time_entry_list,
+    time_entry_list_member,
     time_entry_warnings,
     timer_get,
     timesheet_week_get,
@@ -38,7 +39,6 @@ from timesheets.services import (
     timer_stop,
 )
 from timesheets.timesheet_services import timesheet_submit
-from workspaces import policies
 from workspaces.errors import Invalid
 from workspaces.models import Membership, Tag
 from workspaces.policies import Perm
@@ -56,20 +56,6 @@ TagIds = Annotated[list[int], Field(max_length=20, description="Tag ids from lis
 
 def _member(caller: Principal, member_id: int | None) -> Membership:
     return member_get(actor=caller, member_id=member_id) if member_id is not None else caller.membership
-
-
-def _member_to_list(caller: Principal, member_id: int | None) -> tuple[Membership, bool]:
-    """Whose entries to list, and whether that member is still to be looked up.
-
-    A manager asking for someone else's entries needs no query for the member: the entries are
-    read within this workspace, so a page with rows proves the member is here. Only an empty
-    page is checked (:func:`list_time_entries`), and an unknown member is "not found" as ever.
-    """
-    if member_id is None or member_id == caller.membership.pk:
-        return caller.membership, False
-    if policies.can(caller, Perm.TIME_VIEW_ALL):
-        return Membership(pk=member_id, workspace=caller.workspace), True
-    return member_get(actor=caller, member_id=member_id), False
 
 
 def _tags(caller: Principal, tag_ids: list[int]) -> list[Tag]:
@@ -107,7 +93,7 @@ def list_time_entries(
     state (active or draft) and who/what created it. cost_rate and cost_amount are sensitive: null
     and named in `redacted` unless this connection may see sensitive data."""
     workspace = caller.workspace
-    member, unverified = _member_to_list(caller, member_id)
+    member, unverified = time_entry_list_member(actor=caller, member_id=member_id)
     entries = time_entry_list(
         actor=caller,
         member=member,

@@ -164,3 +164,21 @@ def test_week_start_in_sql_is_week_start_for(workspace, member, project, week_st
     assert len(rows) == 68
     for row in rows:
         assert row.week == selectors.week_start_for(workspace, selectors.local_date(workspace, row.started_at))
+
+
+def test_whose_entries_to_list_and_whether_to_look_the_member_up(
+    as_manager, as_member, member, other_member, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        assert selectors.time_entry_list_member(actor=as_member, member_id=None) == (as_member.membership, False)
+        assert selectors.time_entry_list_member(actor=as_member, member_id=member.pk) == (as_member.membership, False)
+        # a manager: no query, the page will tell; the member is only a reference by id
+        colleague, unverified = selectors.time_entry_list_member(actor=as_manager, member_id=member.pk)
+    assert (colleague.pk, colleague.workspace_id, unverified) == (member.pk, member.workspace_id, True)
+    # anyone else has the member looked up, and is then refused a colleague's time
+    looked_up, unverified = selectors.time_entry_list_member(actor=as_member, member_id=other_member.pk)
+    assert (looked_up.pk, looked_up.user_id, unverified) == (other_member.pk, other_member.user_id, False)
+    with pytest.raises(Forbidden):
+        selectors.time_entry_filter(actor=as_member, member=looked_up)
+    with pytest.raises(NotFound):
+        selectors.time_entry_list_member(actor=as_member, member_id=10**9)
