@@ -10,6 +10,7 @@ idempotent replay, domain errors as ``isError`` results with a stable ``code``, 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -99,6 +100,13 @@ def tool(
         return fn
 
     return declare
+
+
+@functools.cache
+def output_model(fn: Callable[..., BaseModel]) -> type[BaseModel]:
+    """The model a tool's function declares it returns: its ``outputSchema`` and its result's only shape."""
+    declared: type[BaseModel] = typing.get_type_hints(fn)["return"]
+    return declared
 
 
 # --- who sees what ------------------------------------------------------------------------------
@@ -234,8 +242,17 @@ class Call:
             refresh_connections()
         return result
 
+    def _result(self) -> BaseModel:
+        """The tool's result, checked to be the model its ``outputSchema`` comes from: the SDK does
+        not validate our dumped result against that model again (see ``build_server``)."""
+        result = self.spec.fn(self.principal, **self.arguments)
+        declared = output_model(self.spec.fn)
+        if type(result) is not declared:
+            raise TypeError(f"{self.spec.name} returned {type(result).__name__}, not {declared.__name__}")
+        return result
+
     def _read(self) -> CallToolResult:
-        data = self.spec.fn(self.principal, **self.arguments).model_dump(mode="json")
+        data = self._result().model_dump(mode="json")
         self._audit(outcome=Outcome.OK, detail={"redacted": sorted(redacted_fields(data))})
         return ok_result(data, summary=summary_of(self.spec.name, data))
 
@@ -243,7 +260,7 @@ class Call:
         if self.dry_run:
             try:
                 with transaction.atomic():
-                    raise _DryRun(self.spec.fn(self.principal, **self.arguments))
+                    raise _DryRun(self._result())
             except _DryRun as rolled_back:
                 result = rolled_back.result
                 summary = "Dry run, nothing was written: " + str(getattr(result, "summary", ""))
@@ -256,7 +273,7 @@ class Call:
                 return replay
         try:
             with transaction.atomic():
-                data = self.spec.fn(self.principal, **self.arguments).model_dump(mode="json")
+                data = self._result().model_dump(mode="json")
                 if self.idempotency_key is not None:
                     IdempotencyRecord.objects.create(
                         principal_key=self._owner(),
@@ -373,7 +390,7 @@ def as_sdk_tool(spec: ToolSpec) -> Callable[..., Any]:
             ),
         ]
     ctx_param = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
-    output = hints["return"]
+    output = output_model(spec.fn)
 
     def run_tool(ctx: Context[Any, Any], **arguments: Any) -> Any:
         principal, notes = caller_of(ctx)

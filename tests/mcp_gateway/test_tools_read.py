@@ -3,6 +3,7 @@ number of queries whatever the number of rows."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from mcp_gateway.registry import redacted_fields
+from mcp_gateway.registry import CATALOGUE, Call, output_model, redacted_fields
+from mcp_gateway.server import build_server
 from tests.factories import (
     ClientFactory,
     MembershipFactory,
@@ -248,3 +250,32 @@ def test_the_audit_names_every_redacted_field_wherever_it_sits():
     assert redacted_fields(output) == {"cost_rate", "cost_amount", "margin", "7"}
     assert redacted_fields([]) == set()
     assert redacted_fields({"items": [{"id": 1}]}) == set()
+
+
+def test_a_result_that_is_not_the_declared_output_model_is_refused(member):
+    """The SDK publishes each tool's outputSchema but leaves checking results to Call: a tool
+    answering with any other model (even one with the same fields) is a bug, never a result."""
+    spec = CATALOGUE["get_context"]
+    declared = output_model(spec.fn)
+    principal = agent(member)
+    real = spec.fn(principal)
+
+    class LookAlike(declared):  # type: ignore[misc,valid-type]
+        pass
+
+    def get_context(caller: object) -> object:
+        return LookAlike.model_validate(real.model_dump())
+
+    get_context.__annotations__["return"] = declared  # declares the real model, answers another
+    wrong = replace(spec, fn=get_context)
+    with pytest.raises(TypeError, match=f"get_context returned LookAlike, not {declared.__name__}"):
+        Call(wrong, principal, {}, {}).run()
+    assert ok(Call(spec, principal, {}, {}).run())["workspace"]["slug"] == member.workspace.slug
+
+
+def test_the_sdk_publishes_each_schema_and_does_not_validate_results_again():
+    server = build_server()
+    for spec in CATALOGUE.values():
+        metadata = server._tool_manager.get_tool(spec.name).fn_metadata
+        assert metadata.output_schema is not None, spec.name
+        assert metadata.output_model is None, spec.name
