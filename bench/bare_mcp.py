@@ -3,11 +3,22 @@
 Served exactly as ours is (stateless Streamable HTTP, JSON responses, gunicorn + uvicorn
 workers), so ``ours ÷ bare`` is what timetracker adds on top of the protocol: auth, the
 connection lookup, governance, the query, serialization and audit.
+
+With ``BENCH_BARE_ANSWERS`` (a JSON file ``bench/run.py`` writes) it also replays, per measured
+tool, the very answer ours gave, under ours's published ``outputSchema``: ``replay_<tool>``.
+Ours ÷ that replay is what timetracker adds beyond moving and checking that answer (the SDK's
+serialization of it, and the client's validation against the schema, which both pay alike).
 """
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Any
+
 from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult
 
 server = MCPServer("bare")
 
@@ -17,5 +28,25 @@ def constant() -> dict[str, int]:
     """Return a constant."""
     return {"value": 42}
 
+
+def replay(name: str, answer: dict[str, Any]) -> None:
+    """``replay_<name>``: returns ``answer["result"]``, published with ``answer["output_schema"]``."""
+    result = CallToolResult.model_validate(answer["result"])
+
+    def replayed() -> CallToolResult:
+        return result
+
+    tool_name = f"replay_{name}"
+    server.add_tool(replayed, name=tool_name, description=f"The recorded answer of {name}.")
+    registered = server._tool_manager.get_tool(tool_name)
+    assert registered is not None
+    # Published like ours: the schema only, results passed through as they are (mcp_gateway.server).
+    registered.fn_metadata.output_schema = answer["output_schema"]
+    registered.fn_metadata.output_model = None
+
+
+if answers := os.environ.get("BENCH_BARE_ANSWERS"):
+    for tool, answer in json.loads(Path(answers).read_text()).items():
+        replay(tool, answer)
 
 app = server.streamable_http_app(json_response=True, stateless_http=True)

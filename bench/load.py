@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2 as httpx
+import mcp_types as types
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
@@ -44,9 +45,20 @@ async def mcp_session(url: str, token: str | None) -> AsyncIterator[ClientSessio
 async def mcp_latency(
     url: str, token: str | None, tool: str, arguments: dict[str, Any], *, calls: int, warmup: int = 20
 ) -> dict[str, float]:
-    """``calls`` sequential tools/call of ``tool`` on one session; errors fail the run."""
+    """``calls`` sequential tools/call of ``tool`` on one session; errors fail the run. Also the
+    p50 of the client's own share that depends on the answer: checking it against the tool's
+    ``outputSchema`` (``jsonschema``), which the SDK client does on every structured result."""
     async with mcp_session(url, token) as session:
-        samples = []
+        samples: list[float] = []
+        checks: list[float] = []
+        validate = session.validate_tool_result
+
+        async def timed_validate(name: str, result: types.CallToolResult) -> None:
+            started = time.perf_counter()
+            await validate(name, result)
+            checks.append((time.perf_counter() - started) * 1000)
+
+        session.validate_tool_result = timed_validate  # type: ignore[method-assign]
         for index in range(warmup + calls):
             started = time.perf_counter()
             result = await session.call_tool(tool, arguments)
@@ -55,7 +67,8 @@ async def mcp_latency(
                 raise RuntimeError(f"{tool} failed: {result.content}")
             if index >= warmup:
                 samples.append(elapsed)
-    return percentiles(samples)
+    measured = checks[warmup:]
+    return {**percentiles(samples), "client_check_p50_ms": round(statistics.median(measured), 2) if measured else 0.0}
 
 
 async def concurrent(worker: Callable[[int], Awaitable[None]], *, concurrency: int, requests: int) -> dict[str, float]:

@@ -169,6 +169,28 @@ def queries_per_call(creds: dict[str, Any], reads: dict[str, dict[str, Any]]) ->
     return counts
 
 
+def recorded_answers(creds: dict[str, Any], reads: dict[str, dict[str, Any]], path: Path) -> None:
+    """Each measured read's answer and published ``outputSchema``, for the bare server to replay
+    (``bench/bare_mcp.py``): what the same answer costs the protocol and the client alone."""
+    from mcp_gateway.registry import CATALOGUE, Call
+    from mcp_gateway.server import build_server
+    from workspaces.connection_selectors import connection_principal
+    from workspaces.models import Channel
+
+    published = {tool.name: tool.output_schema for tool in asyncio.run(build_server().list_tools())}
+    principal = connection_principal(creds["connection"], channel=Channel.MCP)
+    assert principal is not None
+    answers = {}
+    for name, arguments in reads.items():
+        result = Call(CATALOGUE[name], principal, arguments, {}).run()
+        assert not result.is_error, result.content
+        answers[name] = {
+            "output_schema": published[name],
+            "result": result.model_dump(mode="json", by_alias=True, exclude_none=True),
+        }
+    path.write_text(json.dumps(answers))
+
+
 def log_time_arguments(creds: dict[str, Any], index: int) -> dict[str, Any]:
     return {
         "project_id": creds["project_id"],
@@ -208,8 +230,10 @@ async def measure_server(
     log("MCP: bare SDK server")
     results["mcp_bare"] = await load.mcp_latency(f"{bare_url}/mcp", None, "constant", {}, calls=args.calls)
     for name, arguments in reads.items():
-        log(f"MCP read: {name} × {args.calls}")
-        results["mcp_reads"][name] = await load.mcp_latency(mcp_url, creds["token"], name, arguments, calls=args.calls)
+        log(f"MCP read: {name} × {args.calls}, and the bare server replaying its answer")
+        ours = await load.mcp_latency(mcp_url, creds["token"], name, arguments, calls=args.calls)
+        replayed = await load.mcp_latency(f"{bare_url}/mcp", None, f"replay_{name}", {}, calls=args.calls)
+        results["mcp_reads"][name] = {**ours, "bare_same_answer": replayed}
     log("MCP write: log_time at concurrency 8")
     results["mcp_writes"]["log_time"] = await load.mcp_writes(
         mcp_url, creds["token"], "log_time", lambda i: log_time_arguments(creds, i), concurrency=8, requests=args.writes
@@ -288,10 +312,12 @@ def main() -> None:
     log("reports: selectors against hand-written SQL")
     reports = reports_sql.compare(creds["principal"], month=date.fromisoformat(creds["month"]))
     env = harness.app_env(DATABASE, REDIS_URL, url)
+    recorded_answers(creds, reads, work / "bare-answers.json")
+    bare_env = {**env, "BENCH_BARE_ANSWERS": str(work / "bare-answers.json")}
     with (
         harness.running(harness.audit_worker(), env, work / "audit-worker.log"),
         harness.running(harness.gunicorn("timetracker.asgi:application", port), env, work / "web.log") as web,
-        harness.running(harness.gunicorn("bench.bare_mcp:app", bare_port), env, work / "bare.log") as bare,
+        harness.running(harness.gunicorn("bench.bare_mcp:app", bare_port), bare_env, work / "bare.log") as bare,
     ):
         harness.wait_for_http(f"{url}/healthz", web)
         harness.wait_for_http(f"{bare_url}/ready", bare)  # any answer (a 404) means it serves

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from pydantic import BaseModel
 
 from mcp_gateway.registry import CATALOGUE, Call, output_model, redacted_fields
 from mcp_gateway.server import build_server
@@ -263,7 +264,7 @@ def test_a_result_that_is_not_the_declared_output_model_is_refused(member):
     class LookAlike(declared):  # type: ignore[misc,valid-type]
         pass
 
-    def get_context(caller: object) -> object:
+    def get_context(caller: object) -> BaseModel:
         return LookAlike.model_validate(real.model_dump())
 
     get_context.__annotations__["return"] = declared  # declares the real model, answers another
@@ -276,6 +277,7 @@ def test_a_result_that_is_not_the_declared_output_model_is_refused(member):
 def test_the_sdk_publishes_each_schema_and_does_not_validate_results_again():
     server = build_server()
     for spec in CATALOGUE.values():
-        metadata = server._tool_manager.get_tool(spec.name).fn_metadata
-        assert metadata.output_schema is not None, spec.name
-        assert metadata.output_model is None, spec.name
+        registered = server._tool_manager.get_tool(spec.name)
+        assert registered is not None
+        assert registered.fn_metadata.output_schema is not None, spec.name
+        assert registered.fn_metadata.output_model is None, spec.name
