@@ -133,6 +133,18 @@ def mcp_reads(creds: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def mcp_principal(creds: dict[str, Any]) -> Any:
+    """The Principal the bench's OAuth connection acts as at /mcp, with the tools registered."""
+    from mcp_gateway.server import build_server
+    from workspaces.connection_selectors import connection_principal
+    from workspaces.models import Channel
+
+    build_server()  # importing the tool modules fills the catalogue
+    principal = connection_principal(creds["connection"], channel=Channel.MCP)
+    assert principal is not None
+    return principal
+
+
 def queries_per_call(creds: dict[str, Any], reads: dict[str, dict[str, Any]]) -> dict[str, int]:
     """Database queries each measured tool and endpoint runs, counted in-process on the same data."""
     from django.db import connection
@@ -140,13 +152,8 @@ def queries_per_call(creds: dict[str, Any], reads: dict[str, dict[str, Any]]) ->
     from django.test.utils import CaptureQueriesContext
 
     from mcp_gateway.registry import CATALOGUE, Call
-    from mcp_gateway.server import build_server
-    from workspaces.connection_selectors import connection_principal
-    from workspaces.models import Channel
 
-    build_server()
-    principal = connection_principal(creds["connection"], channel=Channel.MCP)
-    assert principal is not None
+    principal = mcp_principal(creds)
     counts: dict[str, int] = {}
     for name, arguments in reads.items():
         with CaptureQueriesContext(connection) as captured:
@@ -174,12 +181,9 @@ def recorded_answers(creds: dict[str, Any], reads: dict[str, dict[str, Any]], pa
     (``bench/bare_mcp.py``): what the same answer costs the protocol and the client alone."""
     from mcp_gateway.registry import CATALOGUE, Call
     from mcp_gateway.server import build_server
-    from workspaces.connection_selectors import connection_principal
-    from workspaces.models import Channel
 
     published = {tool.name: tool.output_schema for tool in asyncio.run(build_server().list_tools())}
-    principal = connection_principal(creds["connection"], channel=Channel.MCP)
-    assert principal is not None
+    principal = mcp_principal(creds)
     answers = {}
     for name, arguments in reads.items():
         result = Call(CATALOGUE[name], principal, arguments, {}).run()
