@@ -126,6 +126,11 @@ elif env_bool("DATABASE_POOL", default=not DEBUG):
         "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "20")),
         "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
     }
+if DATABASES["default"]["ENGINE"] == "timetracker.postgresql" and env_bool("DATABASE_PREPARED", default=True):
+    # Parameters bound by the server, and a statement prepared on its third run on a connection, so
+    # PostgreSQL reuses its plan (timetracker.postgresql.PreparingCursor: never for a GROUP BY).
+    # Turn off behind a pooler that cannot keep prepared statements (PgBouncer before 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "workspaces.User"

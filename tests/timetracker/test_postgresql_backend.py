@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 from django.db import connection
+from django.db.models import F, Sum
 
 from tests.factories import TimeEntryFactory
 from timesheets.models import TimeEntry
@@ -16,6 +17,7 @@ from timetracker.postgresql.base import (
     RECENT_USE_SECONDS,
     CheckUnlessRecentlyUsed,
     DatabaseWrapper,
+    PreparingCursor,
     UtcTimestamptzLoader,
 )
 
@@ -150,3 +152,32 @@ def test_the_pool_skips_the_ping_within_half_a_second_and_replaces_a_broken_conn
         pool.putconn(checked)
     finally:
         wrapper.close_pool()  # type: ignore[attr-defined]  # not in django-stubs 5.2
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.django_db
+def test_a_page_run_again_is_prepared_and_a_grouped_report_never_is():
+    first = TimeEntryFactory(duration_seconds=1800)
+    second = TimeEntryFactory(member=first.member, project=first.project, duration_seconds=600)
+    with connection.cursor() as cursor:
+        assert isinstance(cursor.cursor, PreparingCursor)
+    entries = TimeEntry.objects.filter(workspace=first.workspace, member=first.member)
+    # The aliases name each statement in pg_prepared_statements (its values are $n parameters).
+    page = entries.annotate(page_probe=F("duration_seconds")).select_related("project").order_by("-id")
+    report = entries.values("member_id").annotate(report_probe=Sum("duration_seconds")).order_by()
+
+    for _ in range(4):  # prepared on the third run; answers the same before and after
+        assert [(e.pk, e.page_probe, e.project.name) for e in page[:10]] == [
+            (second.pk, 600, first.project.name),
+            (first.pk, 1800, first.project.name),
+        ]
+        assert list(report.all()) == [{"member_id": first.member_id, "report_probe": 2400}]
+
+    statements = prepared_statements()
+    assert sum('AS "page_probe"' in statement for statement in statements) == 1
+    assert not any("report_probe" in statement for statement in statements)

@@ -144,3 +144,18 @@ def test_production_pools_postgresql_connections_and_a_query_goes_through_the_po
     off = run(["-c", code.replace("c.pool is not None", "False")], {**env, "DATABASE_POOL": "0"})
     assert off.returncode == 0, off.stderr
     assert json.loads(off.stdout.strip().splitlines()[-1])["pool"] is None
+
+
+def test_postgresql_binds_on_the_server_and_prepares_unless_turned_off(tmp_path):
+    code = (
+        SETUP + "; import json; from django.conf import settings as s; o = s.DATABASES['default']['OPTIONS'];"
+        " print(json.dumps([o.get('server_side_binding'), o.get('prepare_threshold')]))"
+    )
+    env = production_env(tmp_path)
+    on = run(["-c", code], env)
+    assert on.returncode == 0, on.stderr
+    assert json.loads(on.stdout.strip().splitlines()[-1]) == [True, 2]
+
+    off = run(["-c", code], {**env, "DATABASE_PREPARED": "0"})
+    assert off.returncode == 0, off.stderr
+    assert json.loads(off.stdout.strip().splitlines()[-1]) == [None, None]
