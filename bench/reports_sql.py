@@ -118,19 +118,20 @@ def compare(actor: Principal, *, month: date, runs: int = 15) -> list[dict[str, 
         }, ()
 
     def budget_sql() -> Answer:
+        # Each project's own entries, aggregated per project (LATERAL): 20–25 % faster here than
+        # one aggregate over all projects' entries joined to them (bench/README, fifth round).
         found = _sql(
-            "SELECT p.id, p.name,"
-            " COALESCE(SUM(e.duration_seconds) FILTER (WHERE e.state = 'active'"
-            " AND (p.budget_period <> 'monthly' OR e.started_at >= %s)), 0),"
-            " COALESCE(SUM(e.duration_seconds * e.billable_rate) FILTER (WHERE e.state = 'active' AND e.billable"
-            " AND (p.budget_period <> 'monthly' OR e.started_at >= %s)), 0),"
-            " COALESCE(SUM(e.duration_seconds) FILTER (WHERE e.state = 'draft'"
-            " AND (p.budget_period <> 'monthly' OR e.started_at >= %s)), 0)"
-            " FROM workspaces_project p LEFT JOIN timesheets_timeentry e"
-            " ON e.project_id = p.id AND e.ended_at IS NOT NULL AND e.started_at < %s"
+            "SELECT p.id, p.name, COALESCE(t.seconds, 0), COALESCE(t.rate_seconds, 0), COALESCE(t.drafts, 0)"
+            " FROM workspaces_project p LEFT JOIN LATERAL ("
+            " SELECT SUM(e.duration_seconds) FILTER (WHERE e.state = 'active') AS seconds,"
+            " SUM(e.duration_seconds * e.billable_rate) FILTER (WHERE e.state = 'active' AND e.billable) AS rate_seconds,"
+            " SUM(e.duration_seconds) FILTER (WHERE e.state = 'draft') AS drafts"
+            " FROM timesheets_timeentry e WHERE e.project_id = p.id AND e.ended_at IS NOT NULL AND e.started_at < %s"
+            " AND (p.budget_period <> 'monthly' OR e.started_at >= %s)"
+            ") t ON true"
             " WHERE p.workspace_id = %s AND p.status = 'active'"
-            " AND (p.budget_hours IS NOT NULL OR p.budget_amount IS NOT NULL) GROUP BY p.id ORDER BY p.name",
-            [start, start, start, until, workspace.pk],
+            " AND (p.budget_hours IS NOT NULL OR p.budget_amount IS NOT NULL) ORDER BY p.name",
+            [until, start, workspace.pk],
         )
         return {p: (name, _hours(s), round_money(m / 3600), _hours(d)) for p, name, s, m, d in found}, ()
 

@@ -7,14 +7,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import DecimalField, ExpressionWrapper, F, FilteredRelation, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    CharField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from billing.models import Expense, Invoice
 from billing.money import SECONDS_PER_HOUR, round_money
-from timesheets.models import EntryState
+from timesheets.models import EntryState, TimeEntry
 from timesheets.selectors import day_start_utc
 from workspaces import policies
 from workspaces.models import BudgetPeriod, Membership, Project, Task
@@ -108,39 +121,51 @@ def budget_health(*, actor: Principal, as_of: date | None = None, project: Proje
     projects = project_list(actor=actor).filter(Q(budget_hours__isnull=False) | Q(budget_amount__isnull=False))
     if project is not None:
         projects = projects.filter(pk=project.pk)
-    # Finished entries up to ``as_of``, joined ON the project and that bound so that the database
-    # reads them by (project, started_at); each project then sums only its own budget period.
-    projects = projects.annotate(
-        entries=FilteredRelation(
-            "time_entries",
-            condition=Q(time_entries__ended_at__isnull=False, time_entries__started_at__lt=until),
-        )
+    # Each project sums its own finished entries up to ``as_of`` in its budget period, in a
+    # subquery read by (project, started_at). Summed over all projects' entries joined to them
+    # instead, the database aggregated the joined rows (bench/ at 1M entries, measured in turns:
+    # the query 30 → 24 ms, the selector 41 → 34 ms).
+    in_period = Exact(OuterRef("budget_period"), BudgetPeriod.TOTAL) | Q(
+        started_at__gte=day_start_utc(workspace, month_start)
     )
-    in_period = Q(budget_period=BudgetPeriod.TOTAL) | Q(entries__started_at__gte=day_start_utc(workspace, month_start))
-    active = in_period & Q(entries__state=EntryState.ACTIVE)
+    active = Q(state=EntryState.ACTIVE)
     money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
-    rate_seconds = ExpressionWrapper(F("entries__duration_seconds") * F("entries__billable_rate"), output_field=money)
+    per_project = (
+        TimeEntry.objects.filter(project=OuterRef("pk"), ended_at__isnull=False, started_at__lt=until)
+        .filter(in_period)
+        .values("project")
+        .annotate(
+            sums=JSONObject(
+                seconds=Coalesce(Sum("duration_seconds", filter=active), 0),
+                # As text: a JSON number would come back a float.
+                rate_seconds=Cast(
+                    Sum(
+                        ExpressionWrapper(F("duration_seconds") * F("billable_rate"), output_field=money),
+                        filter=active & Q(billable=True),
+                    ),
+                    CharField(),
+                ),
+                draft_seconds=Coalesce(Sum("duration_seconds", filter=Q(state=EntryState.DRAFT)), 0),
+            )
+        )
+        .values("sums")
+    )
     rows = (
         projects.values("pk", "name", "budget_period", "budget_hours", "budget_amount", "alert_thresholds")
-        .annotate(
-            seconds=Coalesce(Sum("entries__duration_seconds", filter=active), 0),
-            rate_seconds=Coalesce(
-                Sum(rate_seconds, filter=active & Q(entries__billable=True)), Value(Decimal("0"), output_field=money)
-            ),
-            draft_seconds=Coalesce(
-                Sum("entries__duration_seconds", filter=in_period & Q(entries__state=EntryState.DRAFT)), 0
-            ),
-        )
+        .annotate(sums=Subquery(per_project, output_field=JSONField()))
         .order_by("name")
     )
 
     elapsed = Decimal((as_of - month_start).days + 1) / Decimal(days_in_month)
     result = []
     for row in rows:
+        sums: dict[str, Any] = row["sums"] or {}  # no entries in the period
         monthly = row["budget_period"] == BudgetPeriod.MONTHLY
         budget_hours, budget_amount = row["budget_hours"], row["budget_amount"]
-        used_hours = (Decimal(row["seconds"]) / SECONDS_PER_HOUR).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        used_amount = round_money(row["rate_seconds"] / SECONDS_PER_HOUR)
+        used_hours = (Decimal(sums.get("seconds", 0)) / SECONDS_PER_HOUR).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
+        used_amount = round_money(Decimal(sums.get("rate_seconds") or 0) / SECONDS_PER_HOUR)
         percents = [
             p for p in (_percent(used_hours, budget_hours), _percent(used_amount, budget_amount)) if p is not None
         ]
@@ -175,7 +200,7 @@ def budget_health(*, actor: Principal, as_of: date | None = None, project: Proje
                 forecast_percent=max(forecast_percents) if forecast_percents else None,
                 status=budget_status(percent, thresholds),
                 thresholds=thresholds,
-                pending_review_hours=(Decimal(row["draft_seconds"]) / SECONDS_PER_HOUR).quantize(
+                pending_review_hours=(Decimal(sums.get("draft_seconds", 0)) / SECONDS_PER_HOUR).quantize(
                     Decimal("0.01"), rounding=ROUND_HALF_UP
                 ),
             )

@@ -88,6 +88,28 @@ def test_only_projects_with_a_budget_that_the_caller_may_see(as_member, as_manag
     assert len(budget_health(actor=as_manager, as_of=AS_OF)) == 2
 
 
+def test_no_time_in_the_period_is_zero_and_money_keeps_every_cent(as_manager, member, workspace):
+    ProjectFactory(workspace=workspace, name="Idle", budget_hours=Decimal("5"))
+    last_month = ProjectFactory(
+        workspace=workspace, name="Last month", budget_hours=Decimal("5"), budget_period="monthly"
+    )
+    work(member, last_month, date(2026, 5, 29), 3)
+    big = ProjectFactory(workspace=workspace, name="Big", budget_amount=Decimal("9999999999.99"))
+    work(member, big, date(2026, 6, 2), 23.99972, rate="9999999.99")  # 86 398 s
+    work(member, big, date(2026, 6, 3), 0.5, rate="0.03")
+
+    health = {h.project_name: h for h in budget_health(actor=as_manager, as_of=AS_OF)}
+
+    for name in ("Idle", "Last month"):
+        assert (health[name].used_hours, health[name].used_amount, health[name].pending_review_hours) == (
+            Decimal("0.00"),
+            Decimal("0.00"),
+            Decimal("0.00"),
+        )
+    # (86 398 × 9 999 999.99 + 1 800 × 0.03) ÷ 3 600 = 239 994 444.21945, to the cent
+    assert health["Big"].used_amount == Decimal("239994444.22")
+
+
 def test_one_query_whatever_the_rows(as_manager, member, workspace):
     def count() -> int:
         with CaptureQueriesContext(connection) as ctx:
