@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db.models import (
     Count,
-    DecimalField,
     Exists,
     ExpressionWrapper,
     F,
@@ -30,7 +29,7 @@ from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
 from billing.models import Expense
-from billing.money import SECONDS_PER_HOUR, round_money
+from billing.money import MONEY, SECONDS_PER_HOUR, rate_seconds, round_money
 from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
 from timesheets.selectors import WeekStart, day_start_utc, time_entry_filter, week_start_for
 from workspaces import policies
@@ -55,7 +54,6 @@ LABELS: dict[str, tuple[type[Model], str]] = {
     "tag": (Tag, "name"),
 }
 TIME_GROUPS = ("day", "week", "month")
-MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
 
 
 def _hours(seconds: int) -> Decimal:
@@ -301,7 +299,7 @@ def profitability(*, actor: Principal, date_from: date, date_to: date, group_by:
     policies.ensure(actor, Perm.TIME_VIEW_ALL)
     sensitive = policies.can_view_sensitive(actor)
     key, label = GROUPS[group_by]
-    revenue_expr = ExpressionWrapper(F("duration_seconds") * F("billable_rate"), output_field=MONEY)
+    revenue_expr = rate_seconds()
     cost_expr = ExpressionWrapper(
         F("duration_seconds") * Coalesce(F("cost_rate"), Value(Decimal("0"))), output_field=MONEY
     )
@@ -412,7 +410,6 @@ def unbilled(*, actor: Principal, as_of: date | None = None) -> Unbilled:
         week_start=OuterRef("week"),
     )
     names = ("project_id", "project__name", "project__client_id", "project__client__name")
-    rate_seconds = ExpressionWrapper(F("duration_seconds") * F("billable_rate"), output_field=MONEY)
     time_rows = (
         billable_time.filter(state=EntryState.ACTIVE)
         .alias(week=WeekStart(TruncDate("started_at", tzinfo=workspace.tzinfo), workspace=workspace))
@@ -420,7 +417,7 @@ def unbilled(*, actor: Principal, as_of: date | None = None) -> Unbilled:
         .values(*names)
         .annotate(
             seconds=Sum("duration_seconds"),
-            money=Coalesce(Sum(rate_seconds), Value(Decimal("0"), output_field=MONEY)),
+            money=Coalesce(Sum(rate_seconds()), Value(Decimal("0"), output_field=MONEY)),
         )
         .order_by()
     )

@@ -11,9 +11,6 @@ from typing import Any
 
 from django.db.models import (
     CharField,
-    DecimalField,
-    ExpressionWrapper,
-    F,
     JSONField,
     OuterRef,
     Q,
@@ -26,7 +23,7 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from billing.models import Expense, Invoice
-from billing.money import SECONDS_PER_HOUR, round_money
+from billing.money import SECONDS_PER_HOUR, rate_seconds, round_money
 from timesheets.models import EntryState, TimeEntry
 from timesheets.selectors import day_start_utc
 from workspaces import policies
@@ -129,7 +126,6 @@ def budget_health(*, actor: Principal, as_of: date | None = None, project: Proje
         started_at__gte=day_start_utc(workspace, month_start)
     )
     active = Q(state=EntryState.ACTIVE)
-    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
     per_project = (
         TimeEntry.objects.filter(project=OuterRef("pk"), ended_at__isnull=False, started_at__lt=until)
         .filter(in_period)
@@ -139,10 +135,7 @@ def budget_health(*, actor: Principal, as_of: date | None = None, project: Proje
                 seconds=Coalesce(Sum("duration_seconds", filter=active), 0),
                 # As text: a JSON number would come back a float.
                 rate_seconds=Cast(
-                    Sum(
-                        ExpressionWrapper(F("duration_seconds") * F("billable_rate"), output_field=money),
-                        filter=active & Q(billable=True),
-                    ),
+                    Sum(rate_seconds(), filter=active & Q(billable=True)),
                     CharField(),
                 ),
                 draft_seconds=Coalesce(Sum("duration_seconds", filter=Q(state=EntryState.DRAFT)), 0),
