@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db.models import (
     Count,
+    DateField,
+    DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
@@ -21,6 +23,7 @@ from django.db.models import (
     Model,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
@@ -31,10 +34,18 @@ from django.utils import timezone
 from billing.models import Expense
 from billing.money import MONEY, SECONDS_PER_HOUR, rate_seconds, round_money
 from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
-from timesheets.selectors import WeekStart, day_start_utc, time_entry_filter, week_start_for
+from timesheets.selectors import (
+    EntryScope,
+    WeekStart,
+    day_start_utc,
+    entry_scope,
+    time_entry_filter,
+    week_start_for,
+)
+from timetracker.compiled import ID, Param, values_rows
 from workspaces import policies
 from workspaces.errors import Invalid
-from workspaces.models import Client, Membership, Project, Tag, Task
+from workspaces.models import Client, Membership, Project, Tag, Task, Workspace
 from workspaces.policies import Perm
 from workspaces.principals import Principal
 
@@ -95,6 +106,41 @@ class HoursSummary:
     pending_review_seconds: int
 
 
+def _finished(entries: QuerySet[TimeEntry]) -> QuerySet[TimeEntry]:
+    return entries.filter(ended_at__isnull=False).order_by()
+
+
+def _hours_sums() -> dict[str, Any]:
+    """Active time, its billable part and drafts, summed in one pass (no second scan for totals)."""
+    active = Q(state=EntryState.ACTIVE)
+    return {
+        "seconds": Coalesce(Sum("duration_seconds", filter=active), 0),
+        "billable_seconds": Coalesce(Sum("duration_seconds", filter=active & Q(billable=True)), 0),
+        "pending": Coalesce(Sum("duration_seconds", filter=Q(state=EntryState.DRAFT)), 0),
+    }
+
+
+def _hours_query(scope: EntryScope, group_by: str, workspace: Workspace) -> QuerySet[Any]:
+    """hours_summary's one grouped query, with the scope's values as parameters."""
+    base = _finished(scope.queryset(params=True))
+    if group_by in GROUPS:
+        model, field = LABELS[group_by]
+        return (
+            base.annotate(group_key=F(GROUPS[group_by][0]))
+            .values("group_key")
+            .annotate(**_hours_sums())
+            # The label is read once per group, not joined onto every entry and grouped on.
+            .annotate(label=Subquery(model._default_manager.filter(pk=OuterRef("group_key")).order_by().values(field)))
+            .order_by(F("label").asc(nulls_last=True), "group_key")  # "(no client)" and the like last
+        )
+    trunc = TruncMonth if group_by == "month" else TruncDate
+    return (
+        base.annotate(group_key=trunc("started_at", tzinfo=workspace.tzinfo))
+        .values("group_key")
+        .annotate(**_hours_sums())
+    )
+
+
 def hours_summary(
     *, actor: Principal, date_from: date, date_to: date, group_by: str = "project", **filters: Any
 ) -> HoursSummary:
@@ -109,31 +155,14 @@ def hours_summary(
         )
     _check_period(date_from, date_to)
     workspace = actor.workspace
-    base = (
-        time_entry_filter(actor=actor, date_from=date_from, date_to=date_to, **filters)
-        .filter(ended_at__isnull=False)
-        .order_by()
-    )
-    active = Q(state=EntryState.ACTIVE)
-    # Drafts are summed in the same pass, so the totals need no second scan of the period.
-    sums = {
-        "seconds": Coalesce(Sum("duration_seconds", filter=active), 0),
-        "billable_seconds": Coalesce(Sum("duration_seconds", filter=active & Q(billable=True)), 0),
-        "pending": Coalesce(Sum("duration_seconds", filter=Q(state=EntryState.DRAFT)), 0),
-    }
+    scope = entry_scope(actor=actor, date_from=date_from, date_to=date_to, **filters)
+    # Compiled once per shape: which filters are set, the grouping, the time zone days are cut in.
+    key = ("hours_summary", group_by, scope.shape, workspace.timezone if group_by in TIME_GROUPS else None)
+    found = values_rows(key, lambda: _hours_query(scope, group_by, workspace), scope.values())
     pending = 0
     rows: list[HoursRow] = []
     if group_by in GROUPS:
-        model, field = LABELS[group_by]
-        grouped = (
-            base.annotate(group_key=F(GROUPS[group_by][0]))
-            .values("group_key")
-            .annotate(**sums)
-            # The label is read once per group, not joined onto every entry and grouped on.
-            .annotate(label=Subquery(model._default_manager.filter(pk=OuterRef("group_key")).order_by().values(field)))
-            .order_by(F("label").asc(nulls_last=True), "group_key")  # "(no client)" and the like last
-        )
-        for r in grouped:
+        for r in found:
             pending += r["pending"]
             if r["seconds"]:  # a group of drafts only (finished entries last at least a second)
                 rows.append(
@@ -146,12 +175,8 @@ def hours_summary(
                     )
                 )
     else:
-        trunc = TruncMonth if group_by == "month" else TruncDate
         buckets: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-        by_time = (
-            base.annotate(group_key=trunc("started_at", tzinfo=workspace.tzinfo)).values("group_key").annotate(**sums)
-        )
-        for r in by_time:
+        for r in found:
             pending += r["pending"]
             if not r["seconds"]:
                 continue
@@ -167,7 +192,10 @@ def hours_summary(
             for k, (s, b) in sorted(buckets.items())
         ]
     if group_by == "tag":
-        totals = base.aggregate(seconds=sums["seconds"], billable=sums["billable_seconds"], pending=sums["pending"])
+        sums = _hours_sums()
+        totals = _finished(scope.queryset()).aggregate(
+            seconds=sums["seconds"], billable=sums["billable_seconds"], pending=sums["pending"]
+        )
         seconds, billable, pending = totals["seconds"], totals["billable"], totals["pending"]
     else:
         seconds = sum(r.seconds for r in rows)
@@ -206,36 +234,46 @@ class UtilizationRow:
     pending_review_seconds: int
 
 
-def utilization(*, actor: Principal, date_from: date, date_to: date) -> list[UtilizationRow]:
-    """Per active member: billable and non-billable time, capacity (weekly capacity ÷ 5 × working
-    days) and utilization %. Members see themselves only. Two queries: the period's time summed
-    per member, and the members."""
-    _check_period(date_from, date_to)
-    workspace = actor.workspace
-    members = Membership.objects.filter(workspace=workspace, is_active=True)
-    if not policies.can(actor, Perm.TIME_VIEW_ALL):
-        policies.ensure(actor, Perm.TIME_VIEW_OWN)
-        members = members.filter(pk=actor.membership.pk)
-    active = Q(state=EntryState.ACTIVE)
+def _time_by_member(scope: EntryScope) -> QuerySet[Any]:
     # The period's entries are read by (workspace, started_at) and summed per member, as the hours
     # summary does; joined to each member instead, the database fetched them member by member
     # through the member index (bench/ at 1M entries: a month 14 → 11 ms, 13 months 165 → 91 ms).
-    time_by_member = {
-        r["member_id"]: r
-        for r in time_entry_filter(actor=actor, date_from=date_from, date_to=date_to)
-        .filter(ended_at__isnull=False)
+    active = Q(state=EntryState.ACTIVE)
+    return (
+        _finished(scope.queryset(params=True))
         .values("member_id")
         .annotate(
             billable_seconds=Sum("duration_seconds", filter=active & Q(billable=True)),
             non_billable_seconds=Sum("duration_seconds", filter=active & Q(billable=False)),
             pending_seconds=Sum("duration_seconds", filter=Q(state=EntryState.DRAFT)),
         )
-        .order_by()
+    )
+
+
+def _members(own_only: bool) -> QuerySet[Any]:
+    """The workspace's active members (or the caller alone), with an :class:`EntryScope`'s values."""
+    members = Membership.objects.filter(workspace_id=Param("workspace_id", ID), is_active=True)
+    if own_only:
+        members = members.filter(pk=Param("member_id", ID))
+    return members.values("pk", "user__username", "weekly_capacity_hours").order_by("user__username")
+
+
+def utilization(*, actor: Principal, date_from: date, date_to: date) -> list[UtilizationRow]:
+    """Per active member: billable and non-billable time, capacity (weekly capacity ÷ 5 × working
+    days) and utilization %. Members see themselves only. Two queries: the period's time summed
+    per member, and the members."""
+    _check_period(date_from, date_to)
+    scope = entry_scope(actor=actor, date_from=date_from, date_to=date_to)  # members: their own
+    values = scope.values()
+    time_by_member = {
+        r["member_id"]: r for r in values_rows(("utilization", scope.shape), lambda: _time_by_member(scope), values)
     }
+    own_only = scope.member_id is not None
+    members = values_rows(("utilization members", own_only), lambda: _members(own_only), values)
     no_time: dict[str, Any] = {}
     days = working_days(date_from, date_to)
     result = []
-    for m in members.values("pk", "user__username", "weekly_capacity_hours").order_by("user__username"):
+    for m in members:
         r = time_by_member.get(m["pk"], no_time)
         billable = r.get("billable_seconds") or 0
         capacity = (m["weekly_capacity_hours"] / 5 * days).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -386,6 +424,68 @@ class Unbilled:
         return sum((c.amount for c in self.clients), Decimal("0.00"))
 
 
+def _billable_time(*, workspace_id: Any, until: Any) -> QuerySet[TimeEntry]:
+    """Finished billable entries up to ``until`` on no invoice, of projects with a client."""
+    return TimeEntry.objects.filter(
+        workspace_id=workspace_id,
+        billable=True,
+        ended_at__isnull=False,
+        started_at__lt=until,
+        invoice_line__isnull=True,
+        project__client__isnull=False,
+    )
+
+
+def _approved_week(workspace: Workspace) -> Exists:
+    """The row's member had its ``week`` approved (the workspace's week)."""
+    return Exists(
+        Timesheet.objects.filter(
+            workspace_id=Param("workspace_id", ID),
+            status=TimesheetStatus.APPROVED,
+            member_id=OuterRef("member_id"),
+            week_start=OuterRef("week"),
+        )
+    )
+
+
+UNBILLED_NAMES = ("project_id", "project__name", "project__client_id", "project__client__name")
+
+
+def _unbilled_time(workspace: Workspace) -> QuerySet[Any]:
+    """Active billable time in approved weeks, summed per project (placeholders: workspace_id, until)."""
+    billable = _billable_time(workspace_id=Param("workspace_id", ID), until=Param("until", DateTimeField()))
+    return (
+        billable.filter(state=EntryState.ACTIVE)
+        .alias(week=WeekStart(TruncDate("started_at", tzinfo=workspace.tzinfo), workspace=workspace))
+        .filter(_approved_week(workspace))
+        .values(*UNBILLED_NAMES)
+        .annotate(
+            seconds=Sum("duration_seconds"),
+            money=Coalesce(Sum(rate_seconds()), Value(Decimal("0"), output_field=MONEY)),
+        )
+        .order_by()
+    )
+
+
+def _unbilled_expenses(workspace: Workspace) -> QuerySet[Any]:
+    """Billable expenses in approved weeks, summed per project (placeholders: workspace_id, as_of)."""
+    return (
+        Expense.objects.filter(
+            workspace_id=Param("workspace_id", ID),
+            billable=True,
+            state="active",
+            invoice_line__isnull=True,
+            date__lte=Param("as_of", DateField()),
+        )
+        .exclude(project__client__isnull=True)
+        .alias(week=WeekStart(F("date"), workspace=workspace))
+        .filter(_approved_week(workspace))
+        .values(*UNBILLED_NAMES)
+        .annotate(amount=Sum("amount"))
+        .order_by()
+    )
+
+
 def unbilled(*, actor: Principal, as_of: date | None = None) -> Unbilled:
     """Approved, billable, not-yet-invoiced time and expenses up to ``as_of``, per client and
     project, with amounts at the snapshotted rates (expenses at cost). Managers and up. Three
@@ -395,43 +495,11 @@ def unbilled(*, actor: Principal, as_of: date | None = None) -> Unbilled:
     workspace = actor.workspace
     as_of = as_of or timezone.localdate(timezone=workspace.tzinfo)
     until = day_start_utc(workspace, as_of + timedelta(days=1))
-    billable_time = TimeEntry.objects.filter(
-        workspace=workspace,
-        billable=True,
-        ended_at__isnull=False,
-        started_at__lt=until,
-        invoice_line__isnull=True,
-        project__client__isnull=False,
-    )
-    approved_week = Timesheet.objects.filter(
-        workspace=workspace,
-        status=TimesheetStatus.APPROVED,
-        member_id=OuterRef("member_id"),
-        week_start=OuterRef("week"),
-    )
-    names = ("project_id", "project__name", "project__client_id", "project__client__name")
-    time_rows = (
-        billable_time.filter(state=EntryState.ACTIVE)
-        .alias(week=WeekStart(TruncDate("started_at", tzinfo=workspace.tzinfo), workspace=workspace))
-        .filter(Exists(approved_week))
-        .values(*names)
-        .annotate(
-            seconds=Sum("duration_seconds"),
-            money=Coalesce(Sum(rate_seconds()), Value(Decimal("0"), output_field=MONEY)),
-        )
-        .order_by()
-    )
-    expense_rows = (
-        Expense.objects.filter(
-            workspace=workspace, billable=True, state="active", invoice_line__isnull=True, date__lte=as_of
-        )
-        .exclude(project__client__isnull=True)
-        .alias(week=WeekStart(F("date"), workspace=workspace))
-        .filter(Exists(approved_week))
-        .values(*names)
-        .annotate(amount=Sum("amount"))
-        .order_by()
-    )
+    values = {"workspace_id": workspace.pk, "until": until, "as_of": as_of}
+    # Compiled once per shape: the weeks are cut in the workspace's time zone and week.
+    key = (workspace.timezone, workspace.week_start)
+    time_rows = values_rows(("unbilled time", *key), lambda: _unbilled_time(workspace), values)
+    expense_rows = values_rows(("unbilled expenses", *key), lambda: _unbilled_expenses(workspace), values)
     projects: dict[int, dict[str, Any]] = {}
 
     def slot(row: dict[str, Any]) -> dict[str, Any]:
@@ -465,5 +533,6 @@ def unbilled(*, actor: Principal, as_of: date | None = None) -> Unbilled:
                 expense_amount=s["expenses"],
             )
         )
-    pending = billable_time.filter(state=EntryState.DRAFT).aggregate(s=Coalesce(Sum("duration_seconds"), 0))["s"]
+    drafts = _billable_time(workspace_id=workspace.pk, until=until).filter(state=EntryState.DRAFT)
+    pending = drafts.aggregate(s=Coalesce(Sum("duration_seconds"), 0))["s"]
     return Unbilled(as_of=as_of, clients=list(clients.values()), pending_review_seconds=pending)

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import DateField, Func, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    Field,
+    Func,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.db.models.functions import TruncDate
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
+from timetracker.compiled import ID, Param
 from workspaces import policies
 from workspaces.errors import Forbidden
 from workspaces.models import Client, Membership, OverlapPolicy, Project, Tag, Task, Workspace
@@ -114,7 +126,64 @@ def time_entry_queryset(*, workspace: Workspace) -> QuerySet[TimeEntry]:
     )
 
 
-def time_entry_filter(
+@dataclass(frozen=True)
+class EntryScope:
+    """Which entries a caller asked for and may see, decided once (policies included): the ids and
+    bounds :func:`time_entry_filter` filters by. Its SQL depends only on which fields are set
+    (:attr:`shape`), so reports compile it once per shape (``timetracker.compiled``) and bind
+    :meth:`values` on every call."""
+
+    workspace_id: int
+    member_id: int | None = None
+    project_id: int | None = None
+    client_id: int | None = None
+    task_id: int | None = None
+    tag_id: int | None = None
+    billable: bool | None = None
+    state: str | None = None
+    start: datetime | None = None  # inclusive, the first local midnight
+    end: datetime | None = None  # exclusive, the local midnight after the last day
+
+    @property
+    def shape(self) -> tuple[bool, ...]:
+        return tuple(getattr(self, name) is not None for name in SCOPE_FIELDS)
+
+    def values(self) -> dict[str, Any]:
+        return {name: value for name in SCOPE_FIELDS if (value := getattr(self, name)) is not None}
+
+    def queryset(self, *, params: bool = False) -> QuerySet[TimeEntry]:
+        """The entries, filtered by the scope's values, or with ``params`` by :class:`Param`
+        placeholders named after its fields."""
+
+        def value(name: str, output_field: Field[Any, Any]) -> Any:
+            return Param(name, output_field) if params else getattr(self, name)
+
+        qs = TimeEntry.objects.filter(workspace_id=value("workspace_id", ID))
+        if self.member_id is not None:
+            qs = qs.filter(member_id=value("member_id", ID))
+        if self.project_id is not None:
+            qs = qs.filter(project_id=value("project_id", ID))
+        if self.client_id is not None:
+            qs = qs.filter(project__client_id=value("client_id", ID))
+        if self.task_id is not None:
+            qs = qs.filter(task_id=value("task_id", ID))
+        if self.tag_id is not None:
+            qs = qs.filter(tags__id=value("tag_id", ID))
+        if self.billable is not None:
+            qs = qs.filter(billable=value("billable", BooleanField()))
+        if self.state is not None:
+            qs = qs.filter(state=value("state", CharField()))
+        if self.start is not None:
+            qs = qs.filter(started_at__gte=value("start", DateTimeField()))
+        if self.end is not None:
+            qs = qs.filter(started_at__lt=value("end", DateTimeField()))
+        return qs
+
+
+SCOPE_FIELDS = tuple(f.name for f in fields(EntryScope))
+
+
+def entry_scope(
     *,
     actor: Principal,
     member: Membership | None = None,
@@ -126,38 +195,34 @@ def time_entry_filter(
     state: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
-) -> QuerySet[TimeEntry]:
-    """The bare, unordered queryset of entries the caller may see, filtered (lists and reports build on it).
-
-    Members see their own; managers and up everyone's. ``date_from`` / ``date_to`` are inclusive
-    dates in the workspace's time zone.
-    """
+) -> EntryScope:
+    """The entries the caller may see, filtered: members see their own; managers and up
+    everyone's. ``date_from`` / ``date_to`` are inclusive dates in the workspace's time zone."""
     workspace = actor.workspace
-    qs = TimeEntry.objects.filter(workspace=workspace)
     if member is not None:
         if not policies.can_view_time_of(actor, member):
             raise Forbidden("You can only see your own time.")
-        qs = qs.filter(member=member)
     elif not policies.can(actor, Perm.TIME_VIEW_ALL):
         policies.ensure(actor, Perm.TIME_VIEW_OWN)
-        qs = qs.filter(member=actor.membership)
-    if project is not None:
-        qs = qs.filter(project=project)
-    if client is not None:
-        qs = qs.filter(project__client=client)
-    if task is not None:
-        qs = qs.filter(task=task)
-    if tag is not None:
-        qs = qs.filter(tags=tag)
-    if billable is not None:
-        qs = qs.filter(billable=billable)
-    if state is not None:
-        qs = qs.filter(state=state)
-    if date_from is not None:
-        qs = qs.filter(started_at__gte=day_start_utc(workspace, date_from))
-    if date_to is not None:
-        qs = qs.filter(started_at__lt=day_start_utc(workspace, date_to + timedelta(days=1)))
-    return qs
+        member = actor.membership
+    return EntryScope(
+        workspace_id=workspace.pk,
+        member_id=member.pk if member is not None else None,
+        project_id=project.pk if project is not None else None,
+        client_id=client.pk if client is not None else None,
+        task_id=task.pk if task is not None else None,
+        tag_id=tag.pk if tag is not None else None,
+        billable=billable,
+        state=state,
+        start=day_start_utc(workspace, date_from) if date_from is not None else None,
+        end=day_start_utc(workspace, date_to + timedelta(days=1)) if date_to is not None else None,
+    )
+
+
+def time_entry_filter(*, actor: Principal, **filters: Any) -> QuerySet[TimeEntry]:
+    """The bare, unordered queryset of entries the caller may see, filtered (lists and reports
+    build on it; the filters are :func:`entry_scope`'s)."""
+    return entry_scope(actor=actor, **filters).queryset()
 
 
 def time_entry_list_member(*, actor: Principal, member_id: int | None) -> tuple[Membership, bool]:

@@ -131,6 +131,9 @@ if DATABASES["default"]["ENGINE"] == "timetracker.postgresql" and env_bool("DATA
     # PostgreSQL reuses its plan (timetracker.postgresql.PreparingCursor: never for a GROUP BY).
     # Turn off behind a pooler that cannot keep prepared statements (PgBouncer before 1.21).
     DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
+# Reports compile their SQL once per shape (timetracker.compiled); with the check on, every call
+# also recompiles and refuses to run if the SQL differs: on wherever DEBUG is (tests, make run).
+COMPILED_QUERIES_CHECK = env_bool("COMPILED_QUERIES_CHECK", default=DEBUG)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "workspaces.User"

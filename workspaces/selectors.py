@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
 
+from timetracker.compiled import ID, Param
 from workspaces import policies
 from workspaces.errors import NotFound
 from workspaces.models import Client, Membership, Project, ProjectStatus, Role, Tag, Task, User
@@ -76,27 +77,41 @@ def client_get(*, actor: Principal, client_id: object) -> Client:
     return get_or_not_found(client_list(actor=actor, include_archived=True), client_id, label="Client")
 
 
+def project_team_member(actor: Principal) -> int | None:
+    """Whose assigned projects bound what the caller sees: the caller's membership id for members,
+    ``None`` for managers and up (every project)."""
+    policies.ensure(actor, Perm.PROJECT_VIEW)
+    return None if policies.role_at_least(actor.membership.role, Role.MANAGER) else actor.membership.pk
+
+
 def project_list(
     *,
     actor: Principal,
     include_archived: bool = False,
     client: Client | None = None,
     status: ProjectStatus | str | None = None,
+    params: bool = False,
 ) -> QuerySet[Project]:
     """Projects the caller may see: every project for managers and up, assigned ones for members.
 
-    ``status`` picks one status (``archived`` needs no ``include_archived``).
+    ``status`` picks one status (``archived`` needs no ``include_archived``). With ``params`` the
+    workspace, team member and client are :class:`Param` placeholders (``workspace_id``,
+    ``team_member_id``, ``client_id``) for a query compiled once per shape.
     """
-    policies.ensure(actor, Perm.PROJECT_VIEW)
-    qs = Project.objects.filter(workspace=actor.workspace).select_related("client")
-    if not policies.role_at_least(actor.membership.role, Role.MANAGER):
-        qs = qs.filter(team=actor.membership)
+    team_member = project_team_member(actor)
+
+    def value(name: str, found: int) -> Any:  # a Param or the value
+        return Param(name, ID) if params else found
+
+    qs = Project.objects.filter(workspace_id=value("workspace_id", actor.workspace.pk)).select_related("client")
+    if team_member is not None:
+        qs = qs.filter(team__id=value("team_member_id", team_member))
     if status is not None:
         qs = qs.filter(status=status)
     elif not include_archived:
         qs = qs.filter(status=ProjectStatus.ACTIVE)
     if client is not None:
-        qs = qs.filter(client=client)
+        qs = qs.filter(client_id=value("client_id", client.pk))
     return qs
 
 

@@ -11,7 +11,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")
-CONFIG_VARS = {"DJANGO_DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "TIMETRACKER_VAR_DIR"}
+CONFIG_VARS = {
+    "DJANGO_DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TIMETRACKER_VAR_DIR",
+    "COMPILED_QUERIES_CHECK",
+}
 SETUP = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'timetracker.settings'); django.setup()"
 TEST_DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/timetracker")
 
@@ -159,3 +167,20 @@ def test_postgresql_binds_on_the_server_and_prepares_unless_turned_off(tmp_path)
     off = run(["-c", code], {**env, "DATABASE_PREPARED": "0"})
     assert off.returncode == 0, off.stderr
     assert json.loads(off.stdout.strip().splitlines()[-1]) == [None, None]
+
+
+def test_compiled_queries_are_checked_wherever_debug_is_on_unless_turned_off(tmp_path):
+    code = SETUP + "; from django.conf import settings as s; print(s.COMPILED_QUERIES_CHECK)"
+    production = production_env(tmp_path)
+    debug = clean_env(DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3")
+    outputs = [
+        run(["-c", code], env)
+        for env in (
+            production,
+            debug,
+            {**debug, "COMPILED_QUERIES_CHECK": "0"},
+            {**production, "COMPILED_QUERIES_CHECK": "1"},
+        )
+    ]
+    assert all(o.returncode == 0 for o in outputs), [o.stderr for o in outputs]
+    assert [o.stdout.strip().splitlines()[-1] for o in outputs] == ["False", "True", "False", "True"]
