@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from timetracker.compiled import Param, values_rows
 from workspaces.errors import Invalid
 from workspaces.models import Workspace
 
@@ -96,6 +97,37 @@ def keyset_page(
         return rows, None
     rows = rows[:limit]
     return rows, _encode([_value(rows[-1], field.lstrip("-")) for field in order])
+
+
+def compiled_keyset_page(
+    key: Hashable,
+    build: Callable[[], QuerySet[Any]],
+    values: Mapping[str, Any],
+    *,
+    order: Sequence[str],
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """:func:`keyset_page` of the ``values()`` queryset ``build()`` returns with :class:`Param`
+    placeholders for ``values``, compiled once per ``key``, order, limit and whether a cursor is
+    given (``timetracker.compiled``); the cursor's values are bound as ``after_0``, ``after_1``…"""
+    if not 1 <= limit <= 200:
+        raise Invalid("limit is 1 to 200.", fields={"limit": ["Use 1 to 200."]})
+    after = _decode(cursor, len(order)) if cursor else []
+
+    def page() -> QuerySet[Any]:
+        qs = build().order_by(*order)
+        if after:
+            fields = [qs.model._meta.get_field(name.lstrip("-")) for name in order]
+            qs = qs.filter(_after(order, [Param(f"after_{i}", field) for i, field in enumerate(fields)]))
+        return qs[: limit + 1]
+
+    bound = {**values, **{f"after_{i}": value for i, value in enumerate(after)}}
+    rows = values_rows((key, tuple(order), bool(after), limit), page, bound)
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, _encode([rows[-1][field.lstrip("-")] for field in order])
 
 
 def _value(row: Model | dict[str, Any], path: str) -> Any:

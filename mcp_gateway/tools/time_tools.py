@@ -10,7 +10,7 @@ from pydantic import Field
 
 from billing.rest_reports import BudgetHealthOutput
 from billing.selectors import budget_health
-from mcp_gateway.arguments import day, keyset_page, moment, optional_day, today_in
+from mcp_gateway.arguments import compiled_keyset_page, day, moment, optional_day, today_in
 from mcp_gateway.registry import tool
 from mcp_gateway.schemas import Out, model_for, page_of
 from mcp_gateway.tools.common import CursorArg, DayArg, Id, Limit, OptionalId, WriteResult, shaped
@@ -20,10 +20,10 @@ from timesheets.durations import duration_seconds
 from timesheets.models import EntryState, TimeEntry
 from timesheets.presenters import entry_values, present_entries
 from timesheets.selectors import (
+    entry_scope,
     local_date,
     time_entry_get,
     time_entry_get_own,
-    time_entry_list,
     time_entry_list_member,
     time_entry_warnings,
     timer_get,
@@ -94,7 +94,7 @@ def list_time_entries(
     and named in `redacted` unless this connection may see sensitive data."""
     workspace = caller.workspace
     member, unverified = time_entry_list_member(actor=caller, member_id=member_id)
-    entries = time_entry_list(
+    scope = entry_scope(
         actor=caller,
         member=member,
         project=project_get(actor=caller, project_id=project_id) if project_id is not None else None,
@@ -104,7 +104,14 @@ def list_time_entries(
         date_from=optional_day(date_from, workspace=workspace, name="date_from"),
         date_to=optional_day(date_to, workspace=workspace, name="date_to"),
     )
-    rows, next_cursor = keyset_page(entry_values(entries), order=("-started_at", "-id"), cursor=cursor, limit=limit)
+    rows, next_cursor = compiled_keyset_page(
+        ("list_time_entries", scope.shape),
+        lambda: entry_values(scope.queryset(params=True)),
+        scope.values(),
+        order=("-started_at", "-id"),
+        cursor=cursor,
+        limit=limit,
+    )
     if unverified and not rows:
         member_get(actor=caller, member_id=member_id)  # no entries: is there such a member here at all?
     return EntryPage(items=present_entries(rows, caller), next_cursor=next_cursor)

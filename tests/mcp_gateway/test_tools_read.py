@@ -3,6 +3,8 @@ number of queries whatever the number of rows."""
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -281,3 +283,23 @@ def test_the_sdk_publishes_each_schema_and_does_not_validate_results_again():
         assert registered is not None
         assert registered.fn_metadata.output_schema is not None, spec.name
         assert registered.fn_metadata.output_model is None, spec.name
+
+
+def test_a_forged_cursor_is_invalid_and_an_entry_on_the_page_boundary_is_neither_lost_nor_repeated(
+    member, billable_project
+):
+    """Entries starting at the same moment are ordered by id; a page boundary between them keeps
+    both (the cursor's values are bound into the page's compiled query)."""
+    same_start = [human_entry(member, billable_project, started_at=YESTERDAY_NOON) for _ in range(3)]
+    caller = agent(member)
+    seen, cursor = [], None
+    for _ in range(3):
+        page = ok(call(caller, "list_time_entries", limit=2, **({"cursor": cursor} if cursor else {})))
+        seen += [e["id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted((e.pk for e in same_start), reverse=True)
+
+    forged = base64.urlsafe_b64encode(json.dumps(["not a moment", 1]).encode()).decode()
+    assert error_code(call(caller, "list_time_entries", cursor=forged)) == "invalid"
