@@ -261,7 +261,7 @@ def _members(own_only: bool) -> QuerySet[Any]:
 def utilization(*, actor: Principal, date_from: date, date_to: date) -> list[UtilizationRow]:
     """Per active member: billable and non-billable time, capacity (weekly capacity ÷ 5 × working
     days) and utilization %. Members see themselves only. Two queries: the period's time summed
-    per member, and the members."""
+    per member, and the members; each compiled once per shape (timetracker.compiled)."""
     _check_period(date_from, date_to)
     scope = entry_scope(actor=actor, date_from=date_from, date_to=date_to)  # members: their own
     values = scope.values()
