@@ -238,6 +238,11 @@ class Call:
             invalid = Invalid("; ".join(error.messages) or "Invalid argument.")
             self._audit(outcome=Outcome.INVALID, detail={"code": invalid.code})
             return error_result(invalid)
+        except Exception as error:
+            # A fault of ours, not of the arguments: audited as an error here, because the SDK turns
+            # the exception into an isError result that the gateway would take for refused arguments.
+            self._audit(outcome=Outcome.ERROR, detail={"code": "error", "error": type(error).__name__})
+            raise
         finally:
             refresh_connections()
         return result

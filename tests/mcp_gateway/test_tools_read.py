@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -26,7 +27,8 @@ from tests.factories import (
 )
 from tests.mcp_gateway.conftest import YESTERDAY_NOON, human_entry
 from tests.mcp_gateway.helpers import agent, call, connection_of, error_code, ok
-from workspaces.models import Role
+from workspaces.models import AuditEvent, Role
+from workspaces.principals import Principal
 
 pytestmark = pytest.mark.django_db
 
@@ -292,14 +294,26 @@ def test_a_forged_cursor_is_invalid_and_an_entry_on_the_page_boundary_is_neither
     both (the cursor's values are bound into the page's compiled query)."""
     same_start = [human_entry(member, billable_project, started_at=YESTERDAY_NOON) for _ in range(3)]
     caller = agent(member)
-    seen, cursor = [], None
-    for _ in range(3):
-        page = ok(call(caller, "list_time_entries", limit=2, **({"cursor": cursor} if cursor else {})))
-        seen += [e["id"] for e in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    first = ok(call(caller, "list_time_entries", limit=2))
+    second = ok(call(caller, "list_time_entries", limit=2, cursor=first["next_cursor"]))
+    seen = [e["id"] for page in (first, second) for e in page["items"]]
+    assert second["next_cursor"] is None
     assert seen == sorted((e.pk for e in same_start), reverse=True)
 
     forged = base64.urlsafe_b64encode(json.dumps(["not a moment", 1]).encode()).decode()
     assert error_code(call(caller, "list_time_entries", cursor=forged)) == "invalid"
+
+
+def test_a_tool_that_crashes_is_audited_once_as_an_error_not_as_refused_arguments(member):
+    def crash(caller: Principal, **arguments: Any) -> BaseModel:
+        raise ZeroDivisionError("a bug")
+
+    notes: dict[str, Any] = {}
+    spec = replace(CATALOGUE["list_time_entries"], fn=crash)
+    with pytest.raises(ZeroDivisionError):
+        Call(spec, agent(member), {}, notes).run()
+    events = list(AuditEvent.objects.filter(action="mcp.tool.list_time_entries"))
+    assert [(e.outcome, e.detail["code"], e.detail["error"]) for e in events] == [
+        ("error", "error", "ZeroDivisionError")
+    ]
+    assert notes == {"audited": True}  # so the gateway does not audit the SDK's isError answer again
