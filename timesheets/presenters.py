@@ -30,6 +30,7 @@ from rest_framework.settings import api_settings
 
 from billing.money import amount_for
 from timesheets.models import TimeEntry
+from timetracker.compiled import ID, Param, values_rows
 from workspaces.models import Tag
 from workspaces.principals import Principal
 from workspaces.redaction import ENTRY_COST_FIELDS, redact
@@ -70,6 +71,18 @@ def entry_values(queryset: QuerySet[TimeEntry]) -> QuerySet[Any]:
     if connections[queryset.db].vendor != "postgresql":
         return queryset.values(*_columns())  # present_entries() reads the tags apart
     return queryset.annotate(**{TAGS: _tags_subquery()}).values(*_columns(), TAGS)
+
+
+def entry_row(*, workspace_id: int, entry_id: int) -> list[dict[str, Any]]:
+    """One entry of the workspace as :func:`entry_values` reads it (no row: none such), its query
+    compiled once (``timetracker.compiled``): what a face shows of an entry it has just written."""
+    return values_rows(
+        ("entry row",),
+        lambda: entry_values(
+            TimeEntry.objects.filter(workspace_id=Param("workspace_id", ID), pk=Param("entry_id", ID))
+        ),
+        {"workspace_id": workspace_id, "entry_id": entry_id},
+    )
 
 
 @cache

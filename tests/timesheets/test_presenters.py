@@ -11,10 +11,18 @@ from django.utils import timezone
 
 from billing.models import Invoice, InvoiceLine
 from tests.conftest import principal_for
-from tests.factories import ClientFactory, ConnectionFactory, ProjectFactory, TagFactory, TaskFactory, TimeEntryFactory
+from tests.factories import (
+    ClientFactory,
+    ConnectionFactory,
+    ProjectFactory,
+    TagFactory,
+    TaskFactory,
+    TimeEntryFactory,
+    WorkspaceFactory,
+)
 from timesheets.api import EntryOutput
 from timesheets.models import EntrySource, EntryState, TimeEntry
-from timesheets.presenters import TAGS, _columns, entry_values, present_entries
+from timesheets.presenters import TAGS, _columns, entry_row, entry_values, present_entries
 from timesheets.selectors import time_entry_list
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +150,14 @@ def test_a_tag_of_another_workspace_is_never_shown(shapes, member):
         presented = {row["id"]: row for row in present_entries(rows, principal)}
         assert presented[shapes[1].pk]["tags"] == []
         assert [tag["name"] for tag in presented[shapes[0].pk]["tags"]] == ["alpha", "mike", "zulu"]
+
+
+def test_one_entry_reads_back_as_its_list_row_and_only_in_its_own_workspace(shapes, owner, workspace):
+    principal = principal_for(owner)
+    for entry in shapes:
+        row = entry_row(workspace_id=workspace.pk, entry_id=entry.pk)
+        assert present_entries(row, principal) == present_entries(
+            entry_values(TimeEntry.objects.filter(pk=entry.pk)), principal
+        )
+    elsewhere = WorkspaceFactory()
+    assert entry_row(workspace_id=elsewhere.pk, entry_id=shapes[0].pk) == []
