@@ -18,35 +18,34 @@ from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult
 
-server = MCPServer("bare")
 
-
-@server.tool()
 def constant() -> dict[str, int]:
     """Return a constant."""
     return {"value": 42}
 
 
-def replay(name: str, answer: dict[str, Any]) -> None:
+def replay(name: str, answer: dict[str, Any]) -> Tool:
     """``replay_<name>``: returns ``answer["result"]``, published with ``answer["output_schema"]``."""
     result = CallToolResult.model_validate(answer["result"])
 
     def replayed() -> CallToolResult:
         return result
 
-    tool_name = f"replay_{name}"
-    server.add_tool(replayed, name=tool_name, description=f"The recorded answer of {name}.")
-    registered = server._tool_manager.get_tool(tool_name)
-    assert registered is not None
+    tool = Tool.from_function(replayed, name=f"replay_{name}", description=f"The recorded answer of {name}.")
     # Published like ours: the schema only, results passed through as they are (mcp_gateway.server).
-    registered.fn_metadata.output_schema = answer["output_schema"]
-    registered.fn_metadata.output_model = None
+    tool.fn_metadata.output_schema = answer["output_schema"]
+    tool.fn_metadata.output_model = None
+    return tool
 
 
-if answers := os.environ.get("BENCH_BARE_ANSWERS"):
-    for tool, answer in json.loads(Path(answers).read_text()).items():
-        replay(tool, answer)
+def bare_server(answers: dict[str, dict[str, Any]]) -> MCPServer[Any]:
+    """The constant tool, and a ``replay_<name>`` tool per recorded answer."""
+    return MCPServer("bare", tools=[Tool.from_function(constant), *(replay(n, a) for n, a in answers.items())])
 
+
+recorded = os.environ.get("BENCH_BARE_ANSWERS")
+server = bare_server(json.loads(Path(recorded).read_text()) if recorded else {})
 app = server.streamable_http_app(json_response=True, stateless_http=True)

@@ -16,6 +16,7 @@ from django.conf import settings
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, ListToolsResult
 from pydantic import AnyHttpUrl
@@ -135,6 +136,29 @@ def _is_error(result: HandlerResult) -> bool:
     return bool(getattr(result, "is_error", False))
 
 
+def sdk_tools() -> list[Tool]:
+    """Every tool of the catalogue as the SDK serves it: the published ``outputSchema`` made plain
+    (``mcp_gateway.schemas``), and no output model for the SDK to validate results against again."""
+    tools = []
+    for spec in CATALOGUE.values():
+        tool = Tool.from_function(
+            as_sdk_tool(spec),
+            name=spec.name,
+            title=spec.title,
+            annotations=spec.annotations(),
+            structured_output=True,
+        )
+        assert tool.fn_metadata.output_schema is not None
+        tool.fn_metadata.output_schema = plain_schema(tool.fn_metadata.output_schema)  # read live by the SDK
+        # Call builds every result as an instance of this very model (it checks the type) and dumps
+        # it; the SDK would validate the dump against the model once more: 6 % of a web worker's
+        # busy samples serving pages of entries (py-spy, bench/). The schema stays published, and
+        # clients still validate against it.
+        tool.fn_metadata.output_model = None
+        tools.append(tool)
+    return tools
+
+
 def build_server() -> MCPServer[Any]:
     """The MCPServer with every tool of the catalogue, the guide and the prompts."""
     # Importing the tool modules fills CATALOGUE.
@@ -152,25 +176,9 @@ def build_server() -> MCPServer[Any]:
             resource_server_url=AnyHttpUrl(settings.MCP_RESOURCE_URL),
             validate_token_resource=True,
         ),
+        tools=sdk_tools(),
         middleware=[CallerMiddleware()],
         log_level="WARNING",
     )
-    for spec in CATALOGUE.values():
-        server.add_tool(
-            as_sdk_tool(spec),
-            name=spec.name,
-            title=spec.title,
-            annotations=spec.annotations(),
-            structured_output=True,
-        )
-        registered = server._tool_manager.get_tool(spec.name)  # the SDK reads output_schema live
-        assert registered is not None
-        assert registered.fn_metadata.output_schema is not None
-        registered.fn_metadata.output_schema = plain_schema(registered.fn_metadata.output_schema)
-        # Call builds every result as an instance of this very model (it checks the type) and dumps
-        # it; the SDK would validate the dump against the model once more: 6 % of a web worker's
-        # busy samples serving pages of entries (py-spy, bench/). The schema stays published, and
-        # clients still validate against it.
-        registered.fn_metadata.output_model = None
     prompts.register(server)
     return server

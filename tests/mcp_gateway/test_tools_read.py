@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import anyio
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,7 +18,7 @@ from django.utils import timezone
 from pydantic import BaseModel
 
 from mcp_gateway.registry import CATALOGUE, Call, output_model, redacted_fields
-from mcp_gateway.server import build_server
+from mcp_gateway.server import build_server, sdk_tools
 from tests.factories import (
     ClientFactory,
     MembershipFactory,
@@ -279,12 +280,14 @@ def test_a_result_that_is_not_the_declared_output_model_is_refused(member):
 
 
 def test_the_sdk_publishes_each_schema_and_does_not_validate_results_again():
-    server = build_server()
-    for spec in CATALOGUE.values():
-        registered = server._tool_manager.get_tool(spec.name)
-        assert registered is not None
-        assert registered.fn_metadata.output_schema is not None, spec.name
-        assert registered.fn_metadata.output_model is None, spec.name
+    published = {tool.name: tool.output_schema for tool in anyio.run(build_server().list_tools)}
+    tools = sdk_tools()
+    assert [tool.name for tool in tools] == list(CATALOGUE)
+    assert set(published) == set(CATALOGUE)
+    for tool in tools:
+        assert tool.fn_metadata.output_schema is not None, tool.name
+        assert published[tool.name] == tool.fn_metadata.output_schema, tool.name
+        assert tool.fn_metadata.output_model is None, tool.name
 
 
 def test_a_forged_cursor_is_invalid_and_an_entry_on_the_page_boundary_is_neither_lost_nor_repeated(
