@@ -141,6 +141,11 @@ def _hours_query(scope: EntryScope, group_by: str, workspace: Workspace) -> Quer
     )
 
 
+def _hours_totals(scope: EntryScope) -> QuerySet[Any]:
+    """The scope's finished entries summed as a whole (grouped by the workspace: one row or none)."""
+    return _finished(scope.queryset(params=True)).values("workspace_id").annotate(**_hours_sums())
+
+
 def hours_summary(
     *, actor: Principal, date_from: date, date_to: date, group_by: str = "project", **filters: Any
 ) -> HoursSummary:
@@ -192,11 +197,10 @@ def hours_summary(
             for k, (s, b) in sorted(buckets.items())
         ]
     if group_by == "tag":
-        sums = _hours_sums()
-        totals = _finished(scope.queryset()).aggregate(
-            seconds=sums["seconds"], billable=sums["billable_seconds"], pending=sums["pending"]
-        )
-        seconds, billable, pending = totals["seconds"], totals["billable"], totals["pending"]
+        # One row: the scope's entries summed as a whole (an entry with two tags counts once).
+        found = values_rows(("hours_summary totals", scope.shape), lambda: _hours_totals(scope), scope.values())
+        totals = found[0] if found else {"seconds": 0, "billable_seconds": 0, "pending": 0}
+        seconds, billable, pending = totals["seconds"], totals["billable_seconds"], totals["pending"]
     else:
         seconds = sum(r.seconds for r in rows)
         billable = sum(r.billable_seconds for r in rows)
@@ -486,6 +490,17 @@ def _unbilled_expenses(workspace: Workspace) -> QuerySet[Any]:
     )
 
 
+def _unbilled_drafts() -> QuerySet[Any]:
+    """Agent drafts that would be unbilled time once accepted, summed (one row or none)."""
+    billable = _billable_time(workspace_id=Param("workspace_id", ID), until=Param("until", DateTimeField()))
+    return (
+        billable.filter(state=EntryState.DRAFT)
+        .values("workspace_id")
+        .annotate(seconds=Sum("duration_seconds"))
+        .order_by()
+    )
+
+
 def unbilled(*, actor: Principal, as_of: date | None = None) -> Unbilled:
     """Approved, billable, not-yet-invoiced time and expenses up to ``as_of``, per client and
     project, with amounts at the snapshotted rates (expenses at cost). Managers and up. Three
@@ -533,6 +548,6 @@ def unbilled(*, actor: Principal, as_of: date | None = None) -> Unbilled:
                 expense_amount=s["expenses"],
             )
         )
-    drafts = _billable_time(workspace_id=workspace.pk, until=until).filter(state=EntryState.DRAFT)
-    pending = drafts.aggregate(s=Coalesce(Sum("duration_seconds"), 0))["s"]
+    drafts = values_rows(("unbilled drafts",), _unbilled_drafts, values)
+    pending = drafts[0]["seconds"] if drafts else 0
     return Unbilled(as_of=as_of, clients=list(clients.values()), pending_review_seconds=pending)
