@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
@@ -74,7 +74,10 @@ def world(transactional_db):
     )
     internal = ProjectFactory(workspace=acme, client=None, name="Internal", billable_by_default=False, team=[sam])
     secret = ProjectFactory(workspace=globex, name="Globex secret", team=[])
-    started = (timezone.now() - timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+    # 09:00 yesterday in the workspace's zone, where the tools read "yesterday": yesterday in UTC is
+    # another day in Berlin from 23:00 UTC (00:00 there) on.
+    yesterday = timezone.localdate(timezone=acme.tzinfo) - timedelta(days=1)
+    started = datetime.combine(yesterday, time(9), tzinfo=acme.tzinfo)
     TimeEntryFactory(member=sam, project=website, started_at=started, billable=True, billable_rate=Decimal("100.00"))
     return {"acme": acme, "sam": sam, "olivia": olivia, "website": website, "internal": internal, "secret": secret}
 
