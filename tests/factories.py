@@ -1,7 +1,8 @@
 """factory-boy factories for every model."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.utils import timezone
@@ -124,6 +125,20 @@ class TimeEntryFactory(factory.django.DjangoModelFactory[TimeEntry]):
     state = EntryState.ACTIVE
     source = EntrySource.WEB
     created_by = factory.SelfAttribute("member.user")
+
+
+def finished_entry(
+    member: Membership, project: Project, started_at: datetime, seconds: int, **kwargs: Any
+) -> TimeEntry:
+    """A finished entry of ``seconds`` from ``started_at`` (straight to the database, as the factory)."""
+    return TimeEntryFactory(
+        member=member,
+        project=project,
+        started_at=started_at,
+        ended_at=started_at + timedelta(seconds=seconds),
+        duration_seconds=seconds,
+        **kwargs,
+    )
 
 
 class TimesheetFactory(factory.django.DjangoModelFactory[Timesheet]):

@@ -1,6 +1,6 @@
 """budget_health: hours and money burn against the budget, monthly periods, forecast, status."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.selectors import budget_health, budget_status
-from tests.factories import ProjectFactory, TimeEntryFactory
+from tests.factories import ProjectFactory, finished_entry
 from timesheets.models import EntryState
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -19,16 +19,7 @@ AS_OF = date(2026, 6, 10)  # the 10th of a 30-day month
 def work(member, project, day, hours, rate="100.00", billable=True, state=EntryState.ACTIVE, hour=9):
     start = datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN)
     seconds = int(hours * 3600)
-    return TimeEntryFactory(
-        member=member,
-        project=project,
-        started_at=start,
-        ended_at=start + timedelta(seconds=seconds),
-        duration_seconds=seconds,
-        billable=billable,
-        billable_rate=Decimal(rate),
-        state=state,
-    )
+    return finished_entry(member, project, start, seconds, billable=billable, billable_rate=Decimal(rate), state=state)
 
 
 def test_total_budget_burn_in_hours_and_money(as_manager, member, workspace):

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.reports import hours_summary, profitability, utilization, working_days
-from tests.factories import ClientFactory, ProjectFactory, TagFactory, TimeEntryFactory
+from tests.factories import ClientFactory, ProjectFactory, TagFactory, finished_entry
 from timesheets.models import EntryState, TimeEntry
 from workspaces.errors import Forbidden, Invalid
 
@@ -21,14 +21,7 @@ MON, SUN, NEXT_MON = date(2026, 3, 23), date(2026, 3, 29), date(2026, 3, 30)  # 
 
 
 def at(moment: datetime, seconds: int, member, project, **kwargs):
-    return TimeEntryFactory(
-        member=member,
-        project=project,
-        started_at=moment,
-        ended_at=moment + timedelta(seconds=seconds),
-        duration_seconds=seconds,
-        **kwargs,
-    )
+    return finished_entry(member, project, moment, seconds, **kwargs)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing import services
 from billing.money import amount_for
-from tests.factories import ProjectFactory, TimeEntryFactory, TimesheetFactory
+from tests.factories import ProjectFactory, TimesheetFactory, finished_entry
 from tests.timesheets.conftest import MONDAY, berlin
 from timesheets.models import TimeEntry, TimesheetStatus
 from workspaces.errors import Forbidden
@@ -18,15 +18,7 @@ from workspaces.models import AuditEvent
 
 def entry(member, project, day, hour, seconds=3600, rate="100.00", billable=True):
     start = berlin(day, hour)
-    return TimeEntryFactory(
-        member=member,
-        project=project,
-        started_at=start,
-        ended_at=start + timedelta(seconds=seconds),
-        duration_seconds=seconds,
-        billable=billable,
-        billable_rate=Decimal(rate),
-    )
+    return finished_entry(member, project, start, seconds, billable=billable, billable_rate=Decimal(rate))
 
 
 @pytest.fixture

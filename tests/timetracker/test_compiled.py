@@ -2,7 +2,7 @@
 compile per key, a key that no longer determines the SQL refused, values converted as Django does;
 and the reports built on it keep workspaces, members and time zones apart."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,24 +13,13 @@ from django.db.models.functions import JSONObject, TruncDate
 from billing.reports import hours_summary, utilization
 from billing.selectors import budget_health
 from tests.conftest import principal_for
-from tests.factories import MembershipFactory, ProjectFactory, TimeEntryFactory, WorkspaceFactory
+from tests.factories import MembershipFactory, ProjectFactory, WorkspaceFactory, finished_entry
 from timesheets.models import TimeEntry
 from timetracker import compiled
 from timetracker.compiled import ID, Param, StaleTemplate, values_rows
 from workspaces.models import Role
 
 pytestmark = pytest.mark.django_db
-
-
-def entry(member, project, start: datetime, seconds: int, **kwargs) -> TimeEntry:
-    return TimeEntryFactory(
-        member=member,
-        project=project,
-        started_at=start,
-        ended_at=start + timedelta(seconds=seconds),
-        duration_seconds=seconds,
-        **kwargs,
-    )
 
 
 def seconds_by_project(workspace_id: Any) -> QuerySet[Any]:
@@ -47,9 +36,9 @@ def test_one_compile_per_key_and_each_call_binds_its_own_values(settings):
     first, second = MembershipFactory(), MembershipFactory()
     p1 = ProjectFactory(workspace=first.workspace)
     p2 = ProjectFactory(workspace=second.workspace)
-    entry(first, p1, datetime(2026, 3, 2, 9, tzinfo=UTC), 3600)
-    entry(second, p2, datetime(2026, 3, 2, 9, tzinfo=UTC), 1800)
-    entry(second, p2, datetime(2026, 3, 3, 9, tzinfo=UTC), 60)
+    finished_entry(first, p1, datetime(2026, 3, 2, 9, tzinfo=UTC), 3600)
+    finished_entry(second, p2, datetime(2026, 3, 2, 9, tzinfo=UTC), 1800)
+    finished_entry(second, p2, datetime(2026, 3, 3, 9, tzinfo=UTC), 60)
     builds = []
 
     def build() -> QuerySet[Any]:
@@ -67,7 +56,7 @@ def test_one_compile_per_key_and_each_call_binds_its_own_values(settings):
 def test_a_key_that_no_longer_determines_the_sql_is_refused_under_the_check(settings, check):
     settings.COMPILED_QUERIES_CHECK = check
     member = MembershipFactory()
-    entry(member, ProjectFactory(workspace=member.workspace), datetime(2026, 3, 2, 9, tzinfo=UTC), 3600)
+    finished_entry(member, ProjectFactory(workspace=member.workspace), datetime(2026, 3, 2, 9, tzinfo=UTC), 3600)
     values = {"workspace_id": member.workspace_id}
     key = ("test a key missing a filter", object())
     assert values_rows(key, lambda: seconds_by_project(Param("workspace_id", ID)), values)[0]["seconds"] == 3600
@@ -98,7 +87,7 @@ def test_a_fixed_parameter_left_out_of_the_key_is_refused_too(settings):
 def test_values_come_back_converted_as_django_reads_them():
     member = MembershipFactory()
     project = ProjectFactory(workspace=member.workspace)
-    entry(member, project, datetime(2026, 3, 2, 23, 30, tzinfo=UTC), 600)  # 3 March in Berlin
+    finished_entry(member, project, datetime(2026, 3, 2, 23, 30, tzinfo=UTC), 600)  # 3 March in Berlin
 
     def build() -> QuerySet[Any]:
         return (
@@ -129,8 +118,8 @@ def test_reports_keep_workspaces_time_zones_and_members_apart(settings):
         member = MembershipFactory(workspace=workspace)
         project = ProjectFactory(workspace=workspace, team=[member], budget_hours=Decimal("10"))
         # 20:00 UTC on 2 March: still the 2nd in Berlin, already the 3rd in Tokyo.
-        entry(member, project, datetime(2026, 3, 2, 20, tzinfo=UTC), 3600)
-        entry(manager, project, datetime(2026, 3, 4, 9, tzinfo=UTC), 7200)
+        finished_entry(member, project, datetime(2026, 3, 2, 20, tzinfo=UTC), 3600)
+        finished_entry(manager, project, datetime(2026, 3, 4, 9, tzinfo=UTC), 7200)
         period: dict[str, Any] = {"date_from": date(2026, 3, 1), "date_to": date(2026, 3, 31)}
         as_member, as_manager = principal_for(member), principal_for(manager)
         results[workspace.timezone] = {

@@ -10,7 +10,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import ClientFactory, MembershipFactory, ProjectFactory, TaskFactory, TimeEntryFactory
+from tests.factories import (
+    ClientFactory,
+    MembershipFactory,
+    ProjectFactory,
+    TaskFactory,
+    finished_entry,
+)
 from tests.workspaces.web.conftest import form_errors
 from workspaces.models import AuditEvent, Project, ProjectStatus, Task
 
@@ -24,14 +30,7 @@ def logged(member, project, hours: str, rate: str | None = None, days_ago: int =
     """A finished entry of ``hours`` some days ago (counts against a total budget)."""
     start = (timezone.now() - timedelta(days=days_ago)).replace(hour=8, minute=0, second=0, microsecond=0)
     seconds = int(Decimal(hours) * 3600)
-    return TimeEntryFactory(
-        member=member,
-        project=project,
-        started_at=start,
-        ended_at=start + timedelta(seconds=seconds),
-        duration_seconds=seconds,
-        billable_rate=Decimal(rate) if rate else None,
-    )
+    return finished_entry(member, project, start, seconds, billable_rate=Decimal(rate) if rate else None)
 
 
 def shown(response) -> list[str]:
