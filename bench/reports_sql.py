@@ -17,8 +17,9 @@ from typing import Any
 from django.db import connection, transaction
 
 from billing.money import round_money
-from billing.reports import hours_summary, unbilled, utilization, working_days
+from billing.reports import hours_summary, utilization, working_days
 from billing.selectors import budget_health
+from billing.unbilled import unbilled
 from timesheets.selectors import day_start_utc
 from workspaces.principals import Principal
 

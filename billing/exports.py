@@ -13,8 +13,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from billing.reports import HoursSummary, Profitability, Unbilled, UtilizationRow
+from billing.reports import HoursSummary, Profitability, UtilizationRow
 from billing.selectors import BudgetHealth
+from billing.unbilled import Unbilled
 from timesheets.models import TimeEntry
 from workspaces.models import Workspace
 from workspaces.tabular import csv_lines, xlsx_file

@@ -16,8 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing import exports
-from billing.reports import GROUPS, TIME_GROUPS, hours_summary, profitability, unbilled, utilization
+from billing.reports import GROUPS, TIME_GROUPS, hours_summary, profitability, utilization
 from billing.selectors import budget_health
+from billing.unbilled import unbilled
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.policies import Perm
 from workspaces.selectors import project_get

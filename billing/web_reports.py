@@ -21,10 +21,11 @@ from django.utils import timezone
 
 from billing import exports
 from billing.forms import AsOfForm, HoursForm, PeriodForm, ProfitForm, ReportForm, quick_periods, with_defaults
-from billing.reports import HoursSummary, Profitability, Unbilled, UtilizationRow, hours_summary, profitability
-from billing.reports import unbilled as unbilled_report
+from billing.reports import HoursSummary, Profitability, UtilizationRow, hours_summary, profitability
 from billing.reports import utilization as utilization_report
 from billing.selectors import BudgetHealth, budget_health
+from billing.unbilled import Unbilled
+from billing.unbilled import unbilled as unbilled_report
 from workspaces import policies
 from workspaces.errors import Invalid
 from workspaces.policies import Perm

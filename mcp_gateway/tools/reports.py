@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from billing.reports import hours_summary as hours_summary_report
-from billing.reports import profitability, unbilled, utilization
+from billing.reports import profitability, utilization
 from billing.rest_reports import (
     BudgetHealthListOutput,
     HoursSummaryOutput,
@@ -16,6 +16,7 @@ from billing.rest_reports import (
     UtilizationOutput,
 )
 from billing.selectors import budget_health as budget_health_report
+from billing.unbilled import unbilled
 from mcp_gateway.arguments import optional_day, period
 from mcp_gateway.registry import tool
 from mcp_gateway.schemas import model_for

@@ -14,8 +14,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from bench import generate
-from billing.reports import hours_summary, unbilled
+from billing.reports import hours_summary
 from billing.selectors import budget_health
+from billing.unbilled import unbilled
 from workspaces.models import Membership, Role, Workspace
 from workspaces.principals import Principal
 

@@ -204,7 +204,7 @@ def test_every_report_exports_to_csv_with_the_same_numbers(as_admin, as_manager,
         unbilled_table,
         utilization_table,
     )
-    from billing.reports import unbilled
+    from billing.unbilled import unbilled
 
     def table(header_rows):
         header, rows = header_rows

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing import invoice_services as invoices
 from billing.models import Expense
-from billing.reports import unbilled
+from billing.unbilled import unbilled
 from tests.billing.test_invoices import JUNE, WEEK, approve, work
 from tests.factories import ClientFactory, ProjectFactory
 from timesheets.models import EntryState
