@@ -19,7 +19,7 @@ from timesheets.review_services import (
     drafts_accept_bulk,
     drafts_discard_bulk,
 )
-from timesheets.selectors import review_queue_get, review_queue_list, timesheet_get, timesheet_list, timesheet_week_get
+from timesheets.selectors import review_queue_get, review_queue_list
 from timesheets.timesheet_services import (
     MAX_REASON_LENGTH,
     timesheet_approve,
@@ -27,6 +27,7 @@ from timesheets.timesheet_services import (
     timesheet_reopen,
     timesheet_submit,
 )
+from timesheets.week_selectors import timesheet_get, timesheet_list, timesheet_week_get
 from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.api_catalog import InWorkspace, active_members, list_query

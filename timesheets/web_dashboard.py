@@ -8,8 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from timesheets.forms import TimerStartForm, billable_value
-from timesheets.selectors import local_date, time_entry_list, timer_get, timesheet_week_get
+from timesheets.selectors import local_date, time_entry_list, timer_get
 from timesheets.services import timer_start, timer_stop
+from timesheets.week_selectors import timesheet_week_get
 from workspaces.errors import DomainError
 from workspaces.policies import Perm
 from workspaces.principals import Principal

@@ -9,8 +9,9 @@ from django.shortcuts import redirect, render
 from timesheets.forms import RejectForm
 from timesheets.models import TimesheetStatus
 from timesheets.review_services import drafts_accept_bulk, drafts_discard_bulk
-from timesheets.selectors import review_queue_list, timesheet_get, timesheet_list, timesheet_totals
+from timesheets.selectors import review_queue_list
 from timesheets.timesheet_services import timesheet_approve, timesheet_reject
+from timesheets.week_selectors import timesheet_get, timesheet_list, timesheet_totals
 from workspaces import policies
 from workspaces.errors import DomainError, Invalid
 from workspaces.policies import Perm

@@ -1,27 +1,165 @@
-"""The week grid: rows of project/task, a column per day, totals — read in a fixed number of queries."""
+"""A member's week and the list of timesheets; the week grid: rows of project/task, a column per
+day, totals. Each is read in a fixed number of queries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncDate
 
-from timesheets.models import EntryState, TimeEntry
+from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
 from timesheets.selectors import (
     LOCKING_STATUSES,
-    TimesheetWeek,
+    day_start_utc,
+    entry_lock_reason,
     local_date,
     time_entry_filter,
-    timesheet_week_get,
+    time_entry_queryset,
     week_start_for,
 )
-from workspaces.models import Membership, Project, Task
+from workspaces import policies
+from workspaces.errors import Forbidden
+from workspaces.models import Membership, Project, Task, Workspace
+from workspaces.policies import Perm
 from workspaces.principals import Principal
-from workspaces.selectors import project_list, task_list
+from workspaces.selectors import get_or_not_found, project_list, task_list
 
 RowKey = tuple[int, int | None]  # (project id, task id or None)
+
+
+@dataclass
+class ProjectTotal:
+    project_id: int
+    project_name: str
+    seconds: int
+
+
+@dataclass
+class TimesheetWeek:
+    member: Membership
+    week_start: date
+    status: str
+    timesheet: Timesheet | None
+    lock_reason: str | None
+    entries: list[TimeEntry]
+    days: list[date]
+    seconds_by_day: dict[date, int]
+    projects: list[ProjectTotal]
+    total_seconds: int
+    draft_seconds: int = 0
+    running: TimeEntry | None = field(default=None)
+
+
+def timesheet_week_get(*, actor: Principal, member: Membership | None = None, week_start: date) -> TimesheetWeek:
+    """One member-week: status, entries, totals per day and project (active entries; drafts apart)."""
+    workspace = actor.workspace
+    member = member or actor.membership
+    if not policies.can_view_time_of(actor, member):
+        raise Forbidden("You can only see your own timesheet.")
+    week_start = week_start_for(workspace, week_start)
+    days = [week_start + timedelta(days=i) for i in range(7)]
+    entries = list(
+        time_entry_queryset(workspace=workspace)
+        .filter(
+            member=member,
+            started_at__gte=day_start_utc(workspace, week_start),
+            started_at__lt=day_start_utc(workspace, week_start + timedelta(days=7)),
+        )
+        .order_by("started_at", "id")
+    )
+    timesheet = Timesheet.objects.filter(member=member, week_start=week_start).select_related("decided_by").first()
+    seconds_by_day: dict[date, int] = dict.fromkeys(days, 0)
+    by_project: dict[int, ProjectTotal] = {}
+    total = drafts = 0
+    running = None
+    for entry in entries:
+        if entry.duration_seconds is None:
+            running = entry
+            continue
+        if entry.state == EntryState.DRAFT:
+            drafts += entry.duration_seconds
+            continue
+        seconds_by_day[local_date(workspace, entry.started_at)] += entry.duration_seconds
+        by_project.setdefault(entry.project_id, ProjectTotal(entry.project_id, entry.project.name, 0))
+        by_project[entry.project_id].seconds += entry.duration_seconds
+        total += entry.duration_seconds
+    return TimesheetWeek(
+        member=member,
+        week_start=week_start,
+        status=timesheet.status if timesheet else TimesheetStatus.OPEN,
+        timesheet=timesheet,
+        lock_reason=entry_lock_reason(workspace=workspace, member=member, day=week_start + timedelta(days=6)),
+        entries=entries,
+        days=days,
+        seconds_by_day=seconds_by_day,
+        projects=sorted(by_project.values(), key=lambda p: p.project_name),
+        total_seconds=total,
+        draft_seconds=drafts,
+        running=running,
+    )
+
+
+def timesheet_list(
+    *,
+    actor: Principal,
+    status: str | None = None,
+    member: Membership | None = None,
+    week_start_from: date | None = None,
+    week_start_to: date | None = None,
+) -> QuerySet[Timesheet]:
+    """Timesheets the caller may see (approvals: managers and up see every member's).
+
+    ``week_start_from`` / ``week_start_to`` bound the weeks' first days, both inclusive.
+    """
+    qs = Timesheet.objects.filter(workspace=actor.workspace).select_related("member__user", "decided_by")
+    if member is not None:
+        if not policies.can_view_time_of(actor, member):
+            raise Forbidden("You can only see your own timesheets.")
+        qs = qs.filter(member=member)
+    elif not policies.can(actor, Perm.TIME_VIEW_ALL):
+        policies.ensure(actor, Perm.TIME_VIEW_OWN)
+        qs = qs.filter(member=actor.membership)
+    if status is not None:
+        qs = qs.filter(status=status)
+    if week_start_from is not None:
+        qs = qs.filter(week_start__gte=week_start_from)
+    if week_start_to is not None:
+        qs = qs.filter(week_start__lte=week_start_to)
+    return qs.order_by("-week_start", "member__user__username")
+
+
+def timesheet_totals(*, workspace: Workspace, timesheets: Sequence[Timesheet]) -> dict[int, int]:
+    """Active seconds in each of ``timesheets`` (drafts and running timers apart), summed by the
+    database per member and local day in one query."""
+    if not timesheets:
+        return {}
+    first = min(t.week_start for t in timesheets)
+    last = max(t.week_start for t in timesheets) + timedelta(days=7)
+    by_day = (
+        TimeEntry.objects.filter(
+            workspace=workspace,
+            member_id__in={t.member_id for t in timesheets},
+            state=EntryState.ACTIVE,
+            duration_seconds__isnull=False,
+            started_at__gte=day_start_utc(workspace, first),
+            started_at__lt=day_start_utc(workspace, last),
+        )
+        .annotate(day=TruncDate("started_at", tzinfo=workspace.tzinfo))
+        .values_list("member_id", "day")
+        .annotate(seconds=Sum("duration_seconds"))
+    )
+    seconds: dict[tuple[int, date], int] = {}
+    for member_id, day, total in by_day:
+        key = (member_id, week_start_for(workspace, day))
+        seconds[key] = seconds.get(key, 0) + total
+    return {t.pk: seconds.get((t.member_id, t.week_start), 0) for t in timesheets}
+
+
+def timesheet_get(*, actor: Principal, timesheet_id: object) -> Timesheet:
+    return get_or_not_found(timesheet_list(actor=actor), timesheet_id, label="Timesheet")
 
 
 @dataclass

@@ -27,7 +27,6 @@ from timesheets.selectors import (
     time_entry_list_member,
     time_entry_warnings,
     timer_get,
-    timesheet_week_get,
     week_start_for,
 )
 from timesheets.services import (
@@ -39,6 +38,7 @@ from timesheets.services import (
     timer_stop,
 )
 from timesheets.timesheet_services import timesheet_submit
+from timesheets.week_selectors import timesheet_week_get
 from workspaces.errors import Invalid
 from workspaces.models import Membership, Tag
 from workspaces.policies import Perm

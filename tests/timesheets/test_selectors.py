@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.factories import ClientFactory, MembershipFactory, ProjectFactory, TagFactory, TaskFactory, TimeEntryFactory
 from tests.timesheets.conftest import MONDAY, berlin
-from timesheets import selectors
+from timesheets import selectors, week_selectors
 from timesheets.models import EntryState, TimeEntry, TimesheetStatus
 from workspaces.errors import Forbidden, NotFound
 from workspaces.models import Role
@@ -121,7 +121,7 @@ def test_week_totals_by_day_and_project_leave_drafts_and_the_timer_apart(as_memb
     entry(member, project, MONDAY + timedelta(days=2), 9, hours=4, state=EntryState.DRAFT)
     entry(member, project, MONDAY + timedelta(days=7), 9, hours=8)  # next week
 
-    week = selectors.timesheet_week_get(actor=as_member, week_start=MONDAY + timedelta(days=3))
+    week = week_selectors.timesheet_week_get(actor=as_member, week_start=MONDAY + timedelta(days=3))
 
     assert week.week_start == MONDAY
     assert week.status == TimesheetStatus.OPEN
@@ -136,7 +136,7 @@ def test_week_totals_by_day_and_project_leave_drafts_and_the_timer_apart(as_memb
 
 def test_a_member_cannot_read_another_members_week(as_member, other_member):
     with pytest.raises(Forbidden):
-        selectors.timesheet_week_get(actor=as_member, member=other_member, week_start=MONDAY)
+        week_selectors.timesheet_week_get(actor=as_member, member=other_member, week_start=MONDAY)
 
 
 def test_timer_get_returns_the_running_entry(as_member, member, project):
