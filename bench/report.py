@@ -78,6 +78,14 @@ def assemble(
     }
 
 
+def member_week(dataset: dict[str, Any]) -> list[str]:
+    """Which member-week ``list_time_entries`` and the REST GET read (runs before round seven: not recorded)."""
+    entries = dataset.get("member_week_entries")
+    if entries is None:
+        return []
+    return ["", f"`list_time_entries` and REST GET read one member-week: the median member's, {entries} entries."]
+
+
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     entries = results["dataset"].get("entries")
@@ -98,6 +106,7 @@ def markdown(results: dict[str, Any]) -> str:
         "*Bare, same answer*: the bare server replaying the answer ours gave, under ours's",
         "`outputSchema`. *Client check*: the SDK client's `jsonschema` validation of that answer, part",
         "of every p50 here.",
+        *member_week(results["dataset"]),
         "",
         "| tool | p50 ms | p95 ms | p99 ms | ÷ bare p50 | bare, same answer p50 | ÷ it | client check p50 | queries |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -64,10 +64,11 @@ def setup_django(public_url: str) -> None:
 def credentials() -> dict[str, Any]:
     """A workspace admin's OAuth grant (token bound to the MCP resource) and API key, and what to ask for."""
     from django.conf import settings
+    from django.db.models import Count
     from django.utils import timezone
 
     from timesheets.models import TimeEntry
-    from timesheets.selectors import local_date, week_start_for
+    from timesheets.selectors import day_start_utc, local_date, week_start_for
     from workspaces.connection_services import api_key_create
     from workspaces.models import Connection, ConnectionKind, Membership, OAuthAccessToken, OAuthApplication, Project
     from workspaces.principals import Principal
@@ -98,9 +99,21 @@ def credentials() -> dict[str, Any]:
     )
     principal = Principal(user=admin.user, membership=admin)
     api_key = api_key_create(actor=principal, label="bench", scopes=["read", "write"]).secret
-    busiest = TimeEntry.objects.filter(workspace=workspace).values("member_id").order_by("-id").first()
-    assert busiest is not None
     week = week_start_for(workspace, local_date(workspace, timezone.now())) - timedelta(days=7)
+    # A typical member-week: the member with the median number of entries that week. Never a
+    # member with none, whatever earlier runs on a reused database (--skip-build) added since.
+    per_member = list(
+        TimeEntry.objects.filter(
+            workspace=workspace,
+            started_at__gte=day_start_utc(workspace, week),
+            started_at__lt=day_start_utc(workspace, week + timedelta(days=7)),
+        )
+        .values("member_id")
+        .annotate(entries=Count("id"))
+        .order_by("entries", "member_id")
+    )
+    assert per_member, f"no entries in bench-1 in the week of {week}"
+    typical = per_member[len(per_member) // 2]
     project = Project.objects.filter(workspace=workspace, status="active", client__isnull=False).order_by("id").first()
     assert project is not None
     return {
@@ -108,7 +121,8 @@ def credentials() -> dict[str, Any]:
         "connection": connection,
         "token": token,
         "api_key": api_key,
-        "member_id": busiest["member_id"],
+        "member_id": typical["member_id"],
+        "week_entries": typical["entries"],
         "week_from": week.isoformat(),
         "week_to": (week + timedelta(days=6)).isoformat(),
         "month": week.replace(day=1).isoformat(),
@@ -306,6 +320,7 @@ def main() -> None:
     url, bare_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
     setup_django(url)
     creds = credentials()
+    dataset["member_week_entries"] = creds["week_entries"]
     reads = mcp_reads(creds)
     counts = queries_per_call(creds, reads)
     log(f"queries per call: {counts}")

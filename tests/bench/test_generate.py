@@ -13,10 +13,11 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import call_command
 from django.db import connection
 
-from bench import generate
+from bench import generate, run
 from billing.reports import hours_summary
 from billing.selectors import budget_health
 from billing.unbilled import unbilled
+from timesheets.selectors import time_entry_list
 from workspaces.models import Membership, Role, Workspace
 from workspaces.principals import Principal
 
@@ -258,6 +259,19 @@ def test_generated_dataset_keeps_every_invariant_and_is_reproducible(capsys):
     assert sum(p.seconds for c in open_amount.clients for p in c.projects) == raw_unbilled_seconds(workspace)
     assert open_amount.amount > Decimal("0")
     assert budget_health(actor=actor, as_of=today - timedelta(days=1)) is not None
+
+    # The bench reads the median member's week before this one: never an empty week, whatever
+    # earlier runs on the database added.
+    creds = run.credentials()
+    week_from = date.fromisoformat(creds["week_from"])
+    week = (week_from, week_from + timedelta(days=6))
+    counts = sorted(
+        (time_entry_list(actor=actor, member=m, date_from=week[0], date_to=week[1]).count(), m.pk)
+        for m in Membership.objects.filter(workspace=workspace)
+    )
+    counts = [c for c in counts if c[0] > 0]
+    assert (creds["week_entries"], creds["member_id"]) == counts[len(counts) // 2]
+    assert creds["week_entries"] > 0
 
     first = fingerprint()
     call_command("flush", interactive=False, verbosity=0)
