@@ -6,12 +6,16 @@ Django. The lifespan (startup/shutdown) goes to the gateway, whose SDK session m
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 from starlette.types import Receive, Scope, Send
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "timetracker.settings")
 
-django_application = get_asgi_application()
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application
+
+from timetracker.asgi_django import SyncStackASGIHandler  # noqa: E402 - needs Django set up first
+
+django_application = SyncStackASGIHandler()
 
 from mcp_gateway.http import build_app  # noqa: E402 - needs Django set up first
 from mcp_gateway.server import build_server  # noqa: E402

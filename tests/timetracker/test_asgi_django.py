@@ -1,0 +1,168 @@
+"""Django under the ASGI entry point (timetracker.asgi): middleware and views run as under WSGI, in
+one thread hop per request, with sessions, CSRF, request ids and streamed downloads as before."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from asgiref.sync import SyncToAsync, sync_to_async
+from django.db import connections
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import AuditEventFactory
+from timesheets.models import TimeEntry
+from timetracker.asgi import django_application
+from workspaces import connection_services
+from workspaces.models import AuditEvent
+
+pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    bodies: list[bytes] = field(default_factory=list)
+    hops: list[str] = field(default_factory=list)
+
+    def json(self) -> Any:
+        return json.loads(b"".join(self.bodies))
+
+
+async def asgi(method: str, path: str, *, headers: dict[str, str] | None = None, body: bytes = b"") -> Answer:
+    """One request through the app's own ASGI callable, as uvicorn would make it."""
+    raw = [(b"host", b"testserver"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    path, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": raw,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    received = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client stays connected
+        raise AssertionError("unreachable")
+
+    answer = Answer(0, {})
+
+    async def send(message: Mapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer.status = message["status"]
+            answer.headers = {k.decode().lower(): v.decode() for k, v in message["headers"]}
+        elif message.get("body"):
+            answer.bodies.append(message["body"])
+
+    try:
+        with counted_hops() as answer.hops:
+            await django_application(scope, receive, send)
+    finally:
+        await sync_to_async(connections.close_all)()  # the request thread's connection
+    return answer
+
+
+@contextmanager
+def counted_hops() -> Iterator[list[str]]:
+    """Names of the sync functions entered from the event loop meanwhile (each one a thread hop)."""
+    entered: list[str] = []
+    original = SyncToAsync.__call__
+
+    async def counting(self: SyncToAsync, *args: Any, **kwargs: Any) -> Any:
+        entered.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await original(self, *args, **kwargs)
+
+    with patch.object(SyncToAsync, "__call__", counting):
+        yield entered
+
+
+async def test_a_rest_write_runs_its_middleware_and_view_in_one_hop(member, project):
+    key = await sync_to_async(
+        lambda: (
+            connection_services.api_key_create(actor=_principal(member), label="asgi", scopes=["read", "write"]).secret
+        )
+    )()
+    body = json.dumps({"project": project.pk, "date": "2026-11-02", "duration_seconds": 900, "billable": False})
+
+    answer = await asgi(
+        "POST",
+        f"/api/v1/workspaces/{member.workspace.slug}/time-entries",
+        headers={"authorization": f"Bearer {key}", "content-type": "application/json", "x-request-id": "asgi-1"},
+        body=body.encode(),
+    )
+
+    assert answer.status == 201, answer.bodies
+    assert answer.headers["x-request-id"] == "asgi-1"
+    entry = await TimeEntry.objects.aget(pk=answer.json()["id"])
+    assert (entry.member_id, entry.duration_seconds) == (member.pk, 900)
+    assert await AuditEvent.objects.filter(action="time_entry.create", request_id="asgi-1").acount() == 1
+    # Django's request_started signal, the request (every middleware and the view), and closing the
+    # response: Django's own ASGI handler made about fifteen hops here.
+    assert answer.hops == ["Signal.asend.<locals>.sync_send", "BaseHandler.get_response", "HttpResponseBase.close"]
+
+
+async def test_sessions_and_csrf_still_guard_the_pages(member):
+    client = Client()
+    await sync_to_async(client.force_login)(member.user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    slug = member.workspace.slug
+
+    page = await asgi("GET", reverse("dashboard", args=[slug]), headers={"cookie": cookie})
+    assert page.status == 200
+    assert b"<form" in b"".join(page.bodies)
+
+    forged = await asgi(
+        "POST",
+        reverse("timer-start", args=[slug]),
+        headers={"cookie": cookie, "content-type": "application/x-www-form-urlencoded"},
+        body=b"description=x",
+    )
+    assert forged.status == 403  # no CSRF token
+    assert not await TimeEntry.objects.filter(member=member).aexists()
+
+    signed_out = await asgi("GET", reverse("dashboard", args=[slug]))
+    assert signed_out.status == 302
+    assert signed_out.headers["location"].startswith(reverse("login"))
+
+
+async def test_a_large_download_still_streams(admin, workspace):
+    await sync_to_async(AuditEventFactory.create_batch)(1200, workspace=workspace, actor=None, action="bulk.row")
+    client = Client()
+    await sync_to_async(client.force_login)(admin.user)
+
+    answer = await asgi(
+        "GET",
+        reverse("audit-log-csv", args=[workspace.slug]),
+        headers={"cookie": f"sessionid={client.cookies['sessionid'].value}"},
+    )
+
+    assert answer.status == 200
+    assert len(answer.bodies) > 1  # sent in parts, not one buffered body
+    assert b"".join(answer.bodies).count(b"bulk.row") == 1200
+
+
+def _principal(member: Any) -> Any:
+    from tests.conftest import principal_for
+
+    return principal_for(member)
