@@ -190,6 +190,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# No result backend: every task's result is ignored. Celery still builds its (disabled) backend
+# object on each publish, once per thread unless it is marked thread-safe; under ASGI each
+# request has a thread of its own, and building it reads the installed packages' entry points
+# (about 1 ms of each audited REST read, bench/README.md, seventh round).
+CELERY_RESULT_BACKEND_THREAD_SAFE = True
 # A task acked late is redelivered once this long has passed without its ack (a worker died
 # under it): keep it above the longest task. The sweep that puts such tasks back runs every
 # CELERY_UNACKED_RESTORE_SECONDS in each worker.

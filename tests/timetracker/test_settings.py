@@ -184,3 +184,17 @@ def test_compiled_queries_are_checked_wherever_debug_is_on_unless_turned_off(tmp
     ]
     assert all(o.returncode == 0 for o in outputs), [o.stderr for o in outputs]
     assert [o.stdout.strip().splitlines()[-1] for o in outputs] == ["False", "True", "False", "True"]
+
+
+def test_celerys_result_backend_is_built_once_per_process_not_per_thread():
+    """Each ASGI request runs in a thread of its own; building the backend reads entry points."""
+    import threading
+
+    from timetracker.celery import app
+
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(app.backend))
+    thread.start()
+    thread.join()
+    assert seen == [app.backend]
+    assert seen[0] is app.backend
