@@ -60,6 +60,12 @@ class SharedRedisCache(RedisCache):
             _, count = pipe.execute()
         return int(count)
 
+    def seconds_left(self, key: str) -> int | None:
+        """Seconds until ``key`` expires; None if it is gone or never expires."""
+        key = self.make_and_validate_key(key)
+        left = self._cache.get_client(key).ttl(key)
+        return int(left) if left is not None and left >= 0 else None
+
 
 def count_in_window(key: str, *, window: int) -> int:
     """One more hit on ``key`` in a window of ``window`` seconds: the hits so far (rate limits)."""
@@ -68,3 +74,11 @@ def count_in_window(key: str, *, window: int) -> int:
         return backend.count(key, window=window)
     backend.add(key, 0, timeout=window)  # the local-memory cache of the zero-setup run
     return int(backend.incr(key))
+
+
+def window_seconds_left(key: str, *, default: int) -> int:
+    """Seconds until ``key``'s window closes (``default`` where the cache cannot tell: the
+    local-memory cache of the zero-setup run), at least 1."""
+    backend = caches["default"]
+    left = backend.seconds_left(key) if isinstance(backend, SharedRedisCache) else None
+    return max(1, left if left is not None else default)

@@ -4,6 +4,7 @@ the error shape, the OpenAPI schema and its docs page. Exercised through the tag
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import yaml
@@ -131,6 +132,19 @@ def test_a_principal_over_its_rate_gets_429_with_retry_after(api, settings):
     response = api.get(TAGS)
     assert response.json()["error"]["code"] == "throttled"
     assert 0 < int(response["Retry-After"]) <= 60
+
+
+def test_the_count_is_one_number_and_the_window_reopens_when_it_ends(api, manager, settings):
+    settings.API_THROTTLE_RATES = {"principal": "2/min", "client_application": "1000/min"}
+    key = f"throttle:principal:connection:{Connection.objects.get(user=manager.user).pk}"
+    assert [api.get(TAGS).status_code for _ in range(3)] == [200, 200, 429]
+    assert cache.get(key) == 3  # a counter, not a list of every request's time
+    backend: Any = cache
+    client = backend._cache.get_client(key, write=True)
+    client.expire(backend.make_and_validate_key(key), 7)
+    assert api.get(TAGS)["Retry-After"] == "7"  # what is left of the window
+    cache.delete(key)  # the window ends
+    assert api.get(TAGS).status_code == 200
 
 
 def test_one_principal_over_its_rate_does_not_stop_another(api, admin, settings):
