@@ -121,6 +121,8 @@ class _SettingsRate(BaseThrottle):
     the MCP gateway counts. DRF's ``SimpleRateThrottle`` keeps the time of every request in the
     window in one cached list, read and written whole on each request: up to 1 200 floats at the
     default rate, and thousands under the bench's raised limits (about 0.7 ms a request there).
+    Its keys are ``rate:…``: DRF's lists, left under ``throttle:…`` by an earlier release for up
+    to a window, are no counters.
     """
 
     scope = ""
@@ -164,7 +166,7 @@ class PrincipalRateThrottle(_SettingsRate):
             ident = f"user:{request.user.pk}"
         else:
             ident = f"anon:{self.get_ident(request)}"
-        return f"throttle:principal:{ident}"
+        return f"rate:principal:{ident}"
 
 
 class ClientApplicationRateThrottle(_SettingsRate):
@@ -176,7 +178,7 @@ class ClientApplicationRateThrottle(_SettingsRate):
         principal = request.auth if isinstance(request.auth, Principal) else None
         if principal is None or principal.connection is None or principal.connection.application_id is None:
             return None  # browser sessions and API keys: the principal limit applies
-        return f"throttle:client:{principal.connection.application_id}"
+        return f"rate:client:{principal.connection.application_id}"
 
 
 # --- ETags ---------------------------------------------------------------------------------------

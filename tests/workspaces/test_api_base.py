@@ -35,9 +35,9 @@ def api(manager):
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counters():
-    cache.delete_many([f"throttle:principal:connection:{pk}" for pk in Connection.objects.values_list("pk", flat=True)])
+    cache.delete_many([f"rate:principal:connection:{pk}" for pk in Connection.objects.values_list("pk", flat=True)])
     yield
-    cache.delete_many([f"throttle:principal:connection:{pk}" for pk in Connection.objects.values_list("pk", flat=True)])
+    cache.delete_many([f"rate:principal:connection:{pk}" for pk in Connection.objects.values_list("pk", flat=True)])
 
 
 # --- Idempotency-Key ------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_a_principal_over_its_rate_gets_429_with_retry_after(api, settings):
 
 def test_the_count_is_one_number_and_the_window_reopens_when_it_ends(api, manager, settings):
     settings.API_THROTTLE_RATES = {"principal": "2/min", "client_application": "1000/min"}
-    key = f"throttle:principal:connection:{Connection.objects.get(user=manager.user).pk}"
+    key = f"rate:principal:connection:{Connection.objects.get(user=manager.user).pk}"
     assert [api.get(TAGS).status_code for _ in range(3)] == [200, 200, 429]
     assert cache.get(key) == 3  # a counter, not a list of every request's time
     backend: Any = cache
@@ -145,6 +145,14 @@ def test_the_count_is_one_number_and_the_window_reopens_when_it_ends(api, manage
     assert api.get(TAGS)["Retry-After"] == "7"  # what is left of the window
     cache.delete(key)  # the window ends
     assert api.get(TAGS).status_code == 200
+
+
+def test_the_list_an_earlier_release_left_in_the_cache_does_not_switch_limits_off(api, manager, settings):
+    settings.API_THROTTLE_RATES = {"principal": "2/min", "client_application": "1000/min"}
+    pk = Connection.objects.get(user=manager.user).pk
+    cache.set(f"throttle:principal:connection:{pk}", [1795481808.38, 1795481808.39], 60)  # DRF's format
+    assert [api.get(TAGS).status_code for _ in range(3)] == [200, 200, 429]
+    cache.delete(f"throttle:principal:connection:{pk}")
 
 
 def test_one_principal_over_its_rate_does_not_stop_another(api, admin, settings):
@@ -159,7 +167,7 @@ def test_one_principal_over_its_rate_does_not_stop_another(api, admin, settings)
 def test_a_client_application_is_limited_across_its_connections(member, manager, settings):
     settings.API_THROTTLE_RATES = {"principal": "1000/min", "client_application": "3/min"}
     application = OAuthApplicationFactory()
-    cache.delete(f"throttle:client:{application.pk}")
+    cache.delete(f"rate:client:{application.pk}")
     clients = []
     for membership in (member, manager):
         token = OAuthAccessTokenFactory(
@@ -169,7 +177,7 @@ def test_a_client_application_is_limited_across_its_connections(member, manager,
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
         clients.append(client)
     statuses = [clients[i % 2].get(TAGS).status_code for i in range(4)]
-    cache.delete(f"throttle:client:{application.pk}")
+    cache.delete(f"rate:client:{application.pk}")
     assert statuses == [200, 200, 200, 429]
 
 
