@@ -17,6 +17,7 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
+from tests.conftest import principal_for
 from tests.factories import AuditEventFactory
 from timesheets.models import TimeEntry
 from timetracker.asgi import django_application
@@ -100,7 +101,9 @@ def counted_hops() -> Iterator[list[str]]:
 async def test_a_rest_write_runs_its_middleware_and_view_in_one_hop(member, project):
     key = await sync_to_async(
         lambda: (
-            connection_services.api_key_create(actor=_principal(member), label="asgi", scopes=["read", "write"]).secret
+            connection_services.api_key_create(
+                actor=principal_for(member), label="asgi", scopes=["read", "write"]
+            ).secret
         )
     )()
     body = json.dumps({"project": project.pk, "date": "2026-11-02", "duration_seconds": 900, "billable": False})
@@ -160,9 +163,3 @@ async def test_a_large_download_still_streams(admin, workspace):
     assert answer.status == 200
     assert len(answer.bodies) > 1  # sent in parts, not one buffered body
     assert b"".join(answer.bodies).count(b"bulk.row") == 1200
-
-
-def _principal(member: Any) -> Any:
-    from tests.conftest import principal_for
-
-    return principal_for(member)
