@@ -18,8 +18,8 @@ from billing.models import Expense
 from billing.selectors import expense_get, expense_list
 from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
-from workspaces.api_catalog import InWorkspace, active_members, list_query, visible_projects
-from workspaces.models import Membership, Project
+from workspaces.api_catalog import InWorkspace, VisibleProject, active_members, list_query
+from workspaces.models import Membership
 from workspaces.policies import Perm
 
 
@@ -49,13 +49,13 @@ class ExpenseOutput(serializers.Serializer[Any]):
 
 class ExpenseQuery(serializers.Serializer[Any]):
     member = InWorkspace(selector=active_members, model=Membership, required=False)
-    project = InWorkspace(selector=visible_projects, model=Project, required=False)
+    project = VisibleProject(required=False)
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
 
 
 class ExpenseUpdateInput(StrictSerializer):
-    project = InWorkspace(selector=visible_projects, model=Project, required=False)
+    project = VisibleProject(required=False)
     date = serializers.DateField(required=False)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, help_text='e.g. "42.50"')
     category = serializers.CharField(max_length=60, required=False)
@@ -64,7 +64,7 @@ class ExpenseUpdateInput(StrictSerializer):
 
 
 class ExpenseCreateInput(ExpenseUpdateInput):
-    project = InWorkspace(selector=visible_projects, model=Project)
+    project = VisibleProject()
     date = serializers.DateField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text='e.g. "42.50"')
     category = serializers.CharField(max_length=60)

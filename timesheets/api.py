@@ -33,8 +33,8 @@ from timesheets.services import (
 )
 from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
-from workspaces.api_catalog import InWorkspace, active_members, list_query, visible_clients, visible_projects
-from workspaces.models import Client, Membership, Project, Tag, Task
+from workspaces.api_catalog import InWorkspace, VisibleProject, active_members, list_query, visible_clients
+from workspaces.models import Client, Membership, Tag, Task
 from workspaces.policies import Perm
 from workspaces.principals import Principal
 from workspaces.redaction import ENTRY_COST_FIELDS, RedactedSerializerMixin
@@ -152,7 +152,7 @@ def entry_reloaded(view: WorkspaceAPIView, entry: TimeEntry) -> Any:
 
 class EntryQuery(serializers.Serializer[Any]):
     member = InWorkspace(selector=any_members, model=Membership, required=False, help_text="A member's id")
-    project = InWorkspace(selector=visible_projects, model=Project, required=False, help_text="A project's id")
+    project = VisibleProject(required=False, help_text="A project's id")
     client = InWorkspace(selector=visible_clients, model=Client, required=False, help_text="A client's id")
     task = InWorkspace(selector=visible_tasks, model=Task, required=False, help_text="A task's id")
     tag = InWorkspace(selector=visible_tags, model=Tag, required=False, help_text="A tag's id")
@@ -173,7 +173,7 @@ FORMAT_PARAM = OpenApiParameter(
 
 
 class EntryWriteFields(StrictSerializer):
-    project = InWorkspace(selector=visible_projects, model=Project)
+    project = VisibleProject()
     task = InWorkspace(selector=visible_tasks, model=Task, required=False, allow_null=True)
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     billable = serializers.BooleanField(
@@ -209,7 +209,7 @@ class EntryCreateInput(EntryWriteFields):
 
 
 class EntryUpdateInput(StrictSerializer):
-    project = InWorkspace(selector=visible_projects, model=Project, required=False)
+    project = VisibleProject(required=False)
     task = InWorkspace(selector=visible_tasks, model=Task, required=False, allow_null=True)
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     started_at = OffsetDateTime(required=False)

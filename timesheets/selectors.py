@@ -24,7 +24,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
-from timetracker.compiled import ID, Param
+from timetracker.compiled import ID, Param, values_rows
 from workspaces import policies
 from workspaces.errors import Forbidden
 from workspaces.models import Client, Membership, OverlapPolicy, Project, Tag, Task, Workspace
@@ -81,14 +81,17 @@ def entry_lock_reason(*, workspace: Workspace, member: Membership, day: date) ->
     if workspace.lock_date is not None and day <= workspace.lock_date:
         return f"{day:%Y-%m-%d} is on or before the workspace lock date ({workspace.lock_date:%Y-%m-%d})."
     week = week_start_for(workspace, day)
-    status = (
-        Timesheet.objects.filter(member=member, week_start=week, status__in=LOCKING_STATUSES)
-        .values_list("status", flat=True)
-        .first()
-    )
-    if status is not None:
-        return f"The week of {week:%Y-%m-%d} is {status}; ask an admin to reopen it to change its time."
+    found = values_rows(("entry_lock_reason",), _locking_timesheet, {"member_id": member.pk, "week": week})
+    if found:
+        return f"The week of {week:%Y-%m-%d} is {found[0]['status']}; ask an admin to reopen it to change its time."
     return None
+
+
+def _locking_timesheet() -> QuerySet[Any]:
+    """The member's submitted or approved timesheet of the week (a member has one per week)."""
+    return Timesheet.objects.filter(
+        member_id=Param("member_id", ID), week_start=Param("week", DateField()), status__in=LOCKING_STATUSES
+    ).values("status")[:1]
 
 
 def entry_lock_reasons(*, workspace: Workspace, entries: Sequence[TimeEntry]) -> dict[int, str]:
@@ -328,18 +331,28 @@ def duration_slot(*, workspace: Workspace, member: Membership, day: date, second
     """Where ``seconds`` of time given only as a day go: after the member's last entry that day,
     or at 09:00 (workspace time) on an empty day, so that such entries stack without overlapping."""
     start = datetime.combine(day, time(9, 0), tzinfo=workspace.tzinfo)
-    last_end = (
+    values = {
+        "workspace_id": workspace.pk,
+        "member_id": member.pk,
+        "day_start": day_start_utc(workspace, day),
+        "next_day_start": day_start_utc(workspace, day + timedelta(days=1)),
+    }
+    last = values_rows(("duration_slot",), _last_end_of_day, values)
+    if last and last[0]["ended_at"] > start:
+        start = last[0]["ended_at"]
+    return start, start + timedelta(seconds=seconds)
+
+
+def _last_end_of_day() -> QuerySet[Any]:
+    """When the member's last finished entry of a day ends (the day as two UTC moments)."""
+    return (
         TimeEntry.objects.filter(
-            workspace=workspace,
-            member=member,
+            workspace_id=Param("workspace_id", ID),
+            member_id=Param("member_id", ID),
             ended_at__isnull=False,
-            started_at__gte=day_start_utc(workspace, day),
-            started_at__lt=day_start_utc(workspace, day + timedelta(days=1)),
+            started_at__gte=Param("day_start", DateTimeField()),
+            started_at__lt=Param("next_day_start", DateTimeField()),
         )
         .order_by("-ended_at")
-        .values_list("ended_at", flat=True)
-        .first()
+        .values("ended_at")[:1]
     )
-    if last_end is not None and last_end > start:
-        start = last_end
-    return start, start + timedelta(seconds=seconds)

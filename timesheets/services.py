@@ -12,13 +12,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from billing.selectors import billable_default, rates_resolve
 from timesheets.agent_policy import ensure_agent_may_change, ensure_agent_may_delete, ensure_agent_may_write
 from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry
 from timesheets.selectors import duration_slot, entry_lock_reason, local_date
+from timetracker import compiled
+from timetracker.compiled import ID, Param
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from workspaces.model_update import reject_unknown_fields
@@ -41,17 +43,23 @@ def lock_member_for_time(actor: Principal, member: Membership | None) -> Members
     deadlock with, any transaction referencing them — the audit worker's batch inserts do.
     """
     member_id = member.pk if member is not None else actor.membership.pk
-    locked = (
-        Membership.objects.select_for_update(of=("self",))
-        .select_related("workspace", "user")
-        .filter(pk=member_id, workspace=actor.workspace)
-        .first()
+    found = compiled.instances(
+        ("lock_member_for_time",), _member_row_to_lock, {"member_id": member_id, "workspace_id": actor.workspace.pk}
     )
-    if locked is None:
+    if not found:
         raise NotFound("Member not found.")
+    locked: Membership = found[0]
     if not locked.is_active:
         raise Invalid("That member is deactivated.", fields={"member": ["That member is deactivated."]})
     return locked
+
+
+def _member_row_to_lock() -> QuerySet[Membership]:
+    return (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("workspace", "user")
+        .filter(pk=Param("member_id", ID), workspace_id=Param("workspace_id", ID))
+    )
 
 
 def _whole_seconds(value: datetime, name: str) -> datetime:

@@ -15,11 +15,11 @@ from workspaces.api_catalog import (
     ARCHIVED_PARAM,
     ArchiveInput,
     InWorkspace,
+    VisibleProject,
     active_members,
     include_archived,
     list_query,
     visible_clients,
-    visible_projects,
 )
 from workspaces.models import BudgetPeriod, Client, Membership, Project, ProjectStatus
 from workspaces.policies import Perm
@@ -157,12 +157,12 @@ class TaskUpdateInput(StrictSerializer):
 
 
 class TaskCreateInput(TaskUpdateInput):
-    project = InWorkspace(selector=visible_projects, model=Project)
+    project = VisibleProject()
     name = serializers.CharField(max_length=200)
 
 
 class TaskQuery(serializers.Serializer[Any]):
-    project = InWorkspace(selector=visible_projects, model=Project, required=False, help_text="A project's id")
+    project = VisibleProject(required=False, help_text="A project's id")
 
 
 class TaskListView(WorkspaceAPIView):

@@ -8,6 +8,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
 
+from timetracker import compiled
 from timetracker.compiled import ID, Param
 from workspaces import policies
 from workspaces.errors import NotFound
@@ -113,6 +114,18 @@ def project_list(
     if client is not None:
         qs = qs.filter(client_id=value("client_id", client.pk))
     return qs
+
+
+def project_find(*, actor: Principal, project_id: int) -> Project | None:
+    """The project if the caller may see it (archived too), else ``None``: the lookup behind a
+    project id in REST input, compiled once per shape (``timetracker.compiled``)."""
+    team_member = project_team_member(actor)
+    found = compiled.instances(
+        ("project_find", team_member is None),
+        lambda: project_list(actor=actor, include_archived=True, params=True).filter(pk=Param("project_id", ID)),
+        {"workspace_id": actor.workspace.pk, "team_member_id": team_member, "project_id": project_id},
+    )
+    return found[0] if found else None
 
 
 def project_get(*, actor: Principal, project_id: object) -> Project:

@@ -7,8 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.db.models import DateTimeField, QuerySet, Sum
 from django.db.models.functions import JSONObject, TruncDate
+from django.db.transaction import TransactionManagementError
 
 from billing.reports import hours_summary, utilization
 from billing.selectors import budget_health
@@ -17,7 +19,7 @@ from tests.factories import MembershipFactory, ProjectFactory, WorkspaceFactory,
 from timesheets.models import TimeEntry
 from timetracker import compiled
 from timetracker.compiled import ID, Param, StaleTemplate, values_rows
-from workspaces.models import Role
+from workspaces.models import Membership, Project, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +142,54 @@ def test_reports_keep_workspaces_time_zones_and_members_apart(settings):
         assert found["member utilization"] == [member_id]
         assert found["manager utilization"] == sorted([member_id, manager_id])
         assert found["budget"] == [(project_id, Decimal("3.00"))]
+
+
+def members_with_workspace_and_user() -> QuerySet[Any]:
+    return Membership.objects.select_related("workspace", "user").filter(workspace_id=Param("workspace_id", ID))
+
+
+def test_instances_are_built_as_django_builds_them(django_assert_num_queries):
+    first, second = MembershipFactory(role=Role.MANAGER), MembershipFactory()
+    key = ("test instances", object())
+    for member in (first, second):
+        with django_assert_num_queries(1):
+            (found,) = compiled.instances(key, members_with_workspace_and_user, {"workspace_id": member.workspace_id})
+            # select_related: the workspace and user came with the row
+            assert (found.workspace.slug, found.user.username) == (member.workspace.slug, member.user.username)
+        expected = Membership.objects.get(pk=member.pk)
+        assert type(found) is Membership
+        assert {f.attname: getattr(found, f.attname) for f in Membership._meta.concrete_fields} == {
+            f.attname: getattr(expected, f.attname) for f in Membership._meta.concrete_fields
+        }
+        assert (found._state.adding, found._state.db) == (False, "default")
+        found.save(update_fields=["role"])  # a saved instance, as Django's own
+
+
+def test_a_null_related_row_comes_back_none():
+    project = ProjectFactory(client=None)
+
+    def build() -> QuerySet[Any]:
+        return Project.objects.select_related("client").filter(pk=Param("project_id", ID))
+
+    (found,) = compiled.instances(("test null client", object()), build, {"project_id": project.pk})
+    assert (found.pk, found.client) == (project.pk, None)
+
+
+def test_instances_takes_model_rows_only():
+    with pytest.raises(TypeError, match="plain model rows"):
+        compiled.instances(("test values", object()), lambda: seconds_by_project(Param("workspace_id", ID)), {})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_compiled_select_for_update_is_refused_outside_a_transaction(settings):
+    settings.COMPILED_QUERIES_CHECK = False
+    member = MembershipFactory()
+    key = ("test for update", object())
+
+    def build() -> QuerySet[Any]:
+        return Membership.objects.select_for_update().filter(pk=Param("member_id", ID))
+
+    with transaction.atomic():
+        assert [m.pk for m in compiled.instances(key, build, {"member_id": member.pk})] == [member.pk]
+    with pytest.raises(TransactionManagementError):  # compiled already: the check is the template's own
+        compiled.instances(key, build, {"member_id": member.pk})

@@ -1,0 +1,71 @@
+"""A project id in REST input, looked up by the compiled ``project_find`` (``VisibleProject``),
+answers exactly as the selector's own ``.get()`` does, for every kind of input."""
+
+from typing import Any
+
+import pytest
+from rest_framework import serializers
+
+from tests.conftest import principal_for
+from tests.factories import MembershipFactory, ProjectFactory, WorkspaceFactory
+from workspaces.api_catalog import InWorkspace, VisibleProject, visible_projects
+from workspaces.models import Project, ProjectStatus, Role
+
+pytestmark = pytest.mark.django_db
+
+
+class Compiled(serializers.Serializer[Any]):
+    project = VisibleProject()
+
+
+class BySelector(serializers.Serializer[Any]):
+    project = InWorkspace(selector=visible_projects, model=Project)
+
+
+def outcome(serializer: type[serializers.Serializer[Any]], principal: Any, value: Any) -> Any:
+    checked = serializer(data={"project": value}, context={"principal": principal})
+    if checked.is_valid():
+        project = checked.validated_data["project"]
+        return ("found", project.pk, project.name, project.client.name if project.client else None)
+    return ("refused", checked.errors)
+
+
+@pytest.mark.parametrize("role", [Role.MEMBER, Role.MANAGER])
+def test_each_input_answers_as_the_selector_does(role):
+    workspace = WorkspaceFactory()
+    caller = MembershipFactory(workspace=workspace, role=role)
+    on_team = ProjectFactory(workspace=workspace, team=[caller])
+    archived = ProjectFactory(workspace=workspace, team=[caller], status=ProjectStatus.ARCHIVED, client=None)
+    not_on_team = ProjectFactory(workspace=workspace)
+    elsewhere = ProjectFactory(workspace=MembershipFactory().workspace)
+    principal = principal_for(caller)
+    inputs = [
+        on_team.pk,
+        str(on_team.pk),
+        archived.pk,
+        not_on_team.pk,  # a member sees only the projects of their team
+        elsewhere.pk,
+        0,
+        -1,
+        2**63 - 1,
+        2**63,  # beyond a bigint: not found, never a database error
+        -(2**70),
+        True,
+        "abc",
+        "",
+        1.5,
+        [on_team.pk],
+        {"id": on_team.pk},
+    ]
+    answers = {repr(value): outcome(Compiled, principal, value) for value in inputs}
+    assert answers == {repr(value): outcome(BySelector, principal, value) for value in inputs}
+    # and they are the answers expected, not merely the same ones
+    assert answers[repr(on_team.pk)][0] == "found"
+    assert answers[repr(archived.pk)][:4] == ("found", archived.pk, archived.name, None)
+    assert answers[repr(not_on_team.pk)][0] == ("refused" if role == Role.MEMBER else "found")
+    assert answers[repr(elsewhere.pk)] == (
+        "refused",
+        {"project": [f'Invalid pk "{elsewhere.pk}" - object does not exist.']},
+    )
+    assert answers[repr(2**63)] == ("refused", {"project": [f'Invalid pk "{2**63}" - object does not exist.']})
+    assert answers[repr(True)] == ("refused", {"project": ["Incorrect type. Expected pk value, received bool."]})
