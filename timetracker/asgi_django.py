@@ -7,7 +7,8 @@ ASGI handler builds an async middleware chain, in which each sync middleware met
 about fifteen thread hops a request. Measured in-process: 2.1 ms of CPU for a 404 against
 0.3 ms under WSGI, and 7.5 ms against 5.4 ms for a REST POST (bench/README.md, seventh round).
 
-Here the chain is built sync, as for WSGI, and entered with one ``sync_to_async``. What stays
+Here the chain is built sync, as for WSGI, and entered with one ``sync_to_async``, on a thread
+kept from an earlier request (:class:`RequestThreads`). What stays
 async is Django's: reading the body, the request signals, and sending the response (streamed
 exports still stream from an async iterator, ``workspaces/tabular.py``). No library offers this;
 Django documents the cost ("a thread per request ... to emulate a synchronous environment")
@@ -16,12 +17,56 @@ without a switch for it.
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpRequest, HttpResponseBase
 
+KEPT_THREADS = 32  # request threads kept for reuse per process; more may run at a peak
+
+
+class RequestThreads:
+    """Single-thread executors, each lent to one request at a time and kept for the next.
+
+    Django's handler gives every request a thread of its own (a ``ThreadSensitiveContext``), so
+    that the request's sync code and its database connection stay on one thread. asgiref makes
+    that thread for the request and joins it afterwards from yet another new thread: two thread
+    starts per request, and a new database wrapper for each. Lending kept threads (asgiref's
+    ``ThreadSensitiveContext(executor=...)``) keeps the one-request-one-thread rule, as a
+    threaded WSGI server does, without the starts. Used from the event loop's thread only.
+    """
+
+    def __init__(self, keep: int = KEPT_THREADS) -> None:
+        self.keep = keep
+        self.free: list[ThreadPoolExecutor] = []
+
+    def lend(self) -> ThreadPoolExecutor:
+        return self.free.pop() if self.free else ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+
+    def give_back(self, executor: ThreadPoolExecutor) -> None:
+        if len(self.free) < self.keep:
+            self.free.append(executor)
+        else:
+            executor.shutdown(wait=False)
+
 
 class SyncStackASGIHandler(ASGIHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads = RequestThreads()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":  # as Django's handler answers
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        executor = self.threads.lend()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.handle(scope, receive, send)
+        finally:
+            self.threads.give_back(executor)
+
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
 

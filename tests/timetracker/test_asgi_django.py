@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from unittest.mock import patch
 
 import pytest
 from asgiref.sync import SyncToAsync, sync_to_async
+from django.core.signals import request_finished, request_started
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
@@ -163,3 +165,63 @@ async def test_a_large_download_still_streams(admin, workspace):
     assert answer.status == 200
     assert len(answer.bodies) > 1  # sent in parts, not one buffered body
     assert b"".join(answer.bodies).count(b"bulk.row") == 1200
+
+
+@contextmanager
+def request_threads() -> Iterator[list[tuple[str, int]]]:
+    """(step, thread id) of each request's start signal, middleware and view, and finish signal."""
+    seen: list[tuple[str, int]] = []
+
+    def started(**kwargs: Any) -> None:
+        seen.append(("started", threading.get_ident()))
+
+    def finished(**kwargs: Any) -> None:
+        seen.append(("finished", threading.get_ident()))
+
+    original = django_application.get_response
+
+    def get_response(request: Any) -> Any:
+        seen.append(("view", threading.get_ident()))
+        return original(request)
+
+    request_started.connect(started, dispatch_uid="test-threads-started")
+    request_finished.connect(finished, dispatch_uid="test-threads-finished")
+    try:
+        with patch.object(django_application, "get_response", get_response):
+            yield seen
+    finally:
+        request_started.disconnect(dispatch_uid="test-threads-started")
+        request_finished.disconnect(dispatch_uid="test-threads-finished")
+
+
+async def test_each_request_runs_on_one_kept_thread_and_gives_its_connection_back(db):
+    await asgi("GET", "/healthz")  # a kept thread exists from here on
+    threads_before = threading.active_count()
+    with request_threads() as seen:
+        for _ in range(3):
+            assert (await asgi("GET", "/healthz")).status == 200
+
+    # one thread for everything a request runs, and the same kept thread for each in turn
+    assert [step for step, _ in seen] == ["started", "view", "finished"] * 3
+    assert len({thread for _, thread in seen}) == 1
+    assert threading.active_count() == threads_before  # Django's handler starts two threads a request
+    # the kept thread holds no database connection between requests
+    kept = django_application.threads.free[-1]
+    assert await asyncio.wrap_future(kept.submit(lambda: connections["default"].connection)) is None
+
+
+async def test_concurrent_requests_run_on_threads_of_their_own(db):
+    meet = threading.Barrier(3, timeout=10)  # passes only if the three views run at once
+    original = django_application.get_response
+
+    def meeting(request: Any) -> Any:
+        meet.wait()
+        return original(request)
+
+    with request_threads() as seen, patch.object(django_application, "get_response", meeting):
+        answers = await asyncio.gather(*(asgi("GET", "/healthz") for _ in range(3)))
+
+    assert [answer.status for answer in answers] == [200, 200, 200]
+    threads = {thread for step, thread in seen if step == "started"}
+    assert len(threads) == 3
+    assert {thread for step, thread in seen if step == "finished"} == threads
