@@ -34,8 +34,14 @@ from django.db.models.query import get_related_populators  # type: ignore[attr-d
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 
+MAX_ID = 2**63  # ids are bigints: a lookup by one out of range finds nothing, as Django's does
 MAX_TEMPLATES = 512  # shapes are few (flags × groupings × time zones); a bound keeps a leak impossible
 ID: BigIntegerField[int, int] = BigIntegerField()  # the output field of an id parameter
+
+
+def in_id_range(pk: int) -> bool:
+    """Whether ``pk`` can be an id at all; bind only those (the database refuses the rest)."""
+    return -MAX_ID <= pk < MAX_ID
 
 
 class Param(Expression):

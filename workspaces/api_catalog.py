@@ -16,6 +16,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from timetracker.compiled import in_id_range
 from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.models import Client, Membership, Project
@@ -121,9 +122,6 @@ class TagArchiveView(WorkspaceAPIView):
 # --- ids in the caller's workspace, and list filters ---------------------------------------------
 
 
-MAX_ID = 2**63  # a bigint; a lookup by an id out of its range finds nothing, as Django's does
-
-
 class InWorkspace(serializers.PrimaryKeyRelatedField):
     """The id of an object the caller may see in this workspace, resolved through a selector.
 
@@ -161,7 +159,7 @@ class InWorkspace(serializers.PrimaryKeyRelatedField):
             pk = int(data)
         except (TypeError, ValueError):
             self.fail("incorrect_type", data_type=type(data).__name__)
-        found = self.find(self.principal(), pk) if -MAX_ID <= pk < MAX_ID else None
+        found = self.find(self.principal(), pk) if in_id_range(pk) else None
         if found is None:
             self.fail("does_not_exist", pk_value=data)
         return found

@@ -129,7 +129,17 @@ def project_find(*, actor: Principal, project_id: int) -> Project | None:
 
 
 def project_get(*, actor: Principal, project_id: object) -> Project:
-    return get_or_not_found(project_list(actor=actor, include_archived=True), project_id, label="Project")
+    """A project the caller may see, archived too; any other id (not one, another workspace's, off
+    the caller's team) is "not found" alike. Compiled: see :func:`project_find`."""
+    policies.ensure(actor, Perm.PROJECT_VIEW)
+    try:
+        pk = int(project_id) if not isinstance(project_id, bool) else None  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        pk = None
+    found = project_find(actor=actor, project_id=pk) if pk is not None and compiled.in_id_range(pk) else None
+    if found is None:
+        raise NotFound("Project not found.")
+    return found
 
 
 def task_list(*, actor: Principal, project: Project | None = None, include_archived: bool = False) -> QuerySet[Task]:

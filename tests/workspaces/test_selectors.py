@@ -38,6 +38,22 @@ def test_gets_answer_not_found_for_other_workspaces_and_missing_ids(as_owner, fo
             assert exc.value.code == "not_found"
 
 
+def test_project_get_finds_visible_projects_and_nothing_else(as_member, as_manager, project, workspace, foreign):
+    archived = ProjectFactory(workspace=workspace, team=[as_member.membership], status=ProjectStatus.ARCHIVED)
+    hidden = ProjectFactory(workspace=workspace)
+    for caller, found, not_found in (
+        (as_member, [project, archived], [hidden]),
+        (as_manager, [project, archived, hidden], []),
+    ):
+        for visible in found:
+            for given in (visible.pk, str(visible.pk)):
+                got = selectors.project_get(actor=caller, project_id=given)
+                assert (got.pk, got.name, got.client_id) == (visible.pk, visible.name, visible.client_id)
+        for missing in [p.pk for p in not_found] + [foreign["project"].pk, 0, 2**63, -(2**63) - 1, "x", None, True]:
+            with pytest.raises(NotFound):  # out of a bigint's range too: never a database error
+                selectors.project_get(actor=caller, project_id=missing)
+
+
 def test_members_see_only_projects_of_their_team(as_member, as_manager, project, workspace):
     hidden = ProjectFactory(workspace=workspace, name="Hidden")
     assert list(selectors.project_list(actor=as_member)) == [project]
