@@ -7,8 +7,8 @@ never on the values it filters by. So a selector builds its queryset with :class
 placeholders where the values go, :func:`values_rows` compiles it the first time it sees the
 shape, and every later call only binds the values and runs the SQL. :func:`instances` does the
 same for model rows: the reads inside a time write (the member lock, the day's last entry, the
-week's lock, the project id of the input) cost 0.5–0.9 ms of Python each when built afresh and
-0.1–0.2 ms compiled, a fifth of a REST POST's CPU (``bench/``).
+week's lock, the project id of the input) cost 0.6–1.5 ms of Python each when built afresh and
+0.2–0.4 ms compiled, about a third of a REST POST's CPU (``bench/README.md``, eighth round).
 
 The one way to get this wrong is a key that leaves out something the SQL depends on: another
 shape's SQL would then run with this call's values. The selectors compute their key and values
