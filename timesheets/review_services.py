@@ -18,9 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from timesheets.agent_policy import is_agent
+from timesheets.entry_rules import ensure_entry_still_valid, lock_member_for_time
 from timesheets.models import EntryState, TimeEntry
 from timesheets.selectors import review_queue_list
-from timesheets.services import ensure_entry_still_valid, lock_member_for_time
 from workspaces import audit, policies
 from workspaces.errors import Conflict, DomainError, ForbiddenByPolicy, InsufficientScope, Invalid, NotFound
 from workspaces.models import Membership

@@ -2,7 +2,7 @@
 
 Every write to one member's time first locks that member's Membership row, so overlap,
 lock and one-running-timer checks never race each other; the partial unique constraint on
-running entries is the last word.
+running entries is the last word. The lock and the checks: ``entry_rules.py``.
 """
 
 from __future__ import annotations
@@ -12,158 +12,32 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from billing.selectors import billable_default, rates_resolve
 from timesheets.agent_policy import ensure_agent_may_change, ensure_agent_may_delete, ensure_agent_may_write
-from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry
-from timesheets.selectors import duration_slot, entry_lock_reason, local_date
-from timetracker import compiled
-from timetracker.compiled import ID, Param
+from timesheets.entry_rules import (
+    check_project,
+    check_tags,
+    check_task,
+    check_window,
+    ensure_no_overlap,
+    ensure_unlocked,
+    entry_source,
+    lock_member_for_time,
+    whole_seconds,
+)
+from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry
+from timesheets.selectors import duration_slot
 from workspaces import audit, policies
-from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
+from workspaces.errors import Conflict, Invalid, Locked, NotFound
 from workspaces.model_update import reject_unknown_fields
-from workspaces.models import Channel, Membership, OverlapPolicy, Project, ProjectStatus, Role, Tag, Task, Workspace
+from workspaces.models import Membership, Project, Tag, Task
 from workspaces.principals import Principal
 
 ENTRY_FIELDS = {"project", "task", "description", "started_at", "ended_at", "billable", "tags"}
-SOURCE_FOR_CHANNEL = {Channel.WEB: EntrySource.WEB, Channel.API: EntrySource.API, Channel.MCP: EntrySource.MCP}
 MAX_REASON_LENGTH = 2000
 MAX_BULK = 200
-
-
-# --- shared checks --------------------------------------------------------------------------
-
-
-def lock_member_for_time(actor: Principal, member: Membership | None) -> Membership:
-    """Lock the member row: every time write of one member is serialized through it.
-
-    Only that row (``of=self``): locking the joined user and workspace rows too would block, and
-    deadlock with, any transaction referencing them — the audit worker's batch inserts do.
-    """
-    member_id = member.pk if member is not None else actor.membership.pk
-    found = compiled.instances(
-        ("lock_member_for_time",), _member_row_to_lock, {"member_id": member_id, "workspace_id": actor.workspace.pk}
-    )
-    if not found:
-        raise NotFound("Member not found.")
-    locked: Membership = found[0]
-    if not locked.is_active:
-        raise Invalid("That member is deactivated.", fields={"member": ["That member is deactivated."]})
-    return locked
-
-
-def _member_row_to_lock() -> QuerySet[Membership]:
-    return (
-        Membership.objects.select_for_update(of=("self",))
-        .select_related("workspace", "user")
-        .filter(pk=Param("member_id", ID), workspace_id=Param("workspace_id", ID))
-    )
-
-
-def _whole_seconds(value: datetime, name: str) -> datetime:
-    if timezone.is_naive(value):
-        raise Invalid(f"{name} needs a time zone offset.", fields={name: ["Give a time with an offset or 'Z'."]})
-    return value.replace(microsecond=0)
-
-
-def _check_window(started_at: datetime, ended_at: datetime | None) -> tuple[datetime, datetime | None, int | None]:
-    """Normalise to whole seconds and check 0 < duration ≤ 24 h."""
-    started_at = _whole_seconds(started_at, "started_at")
-    if ended_at is None:
-        return started_at, None, None
-    ended_at = _whole_seconds(ended_at, "ended_at")
-    if ended_at <= started_at:
-        raise Invalid("An entry must end after it starts.", fields={"ended_at": ["Must be after started_at."]})
-    seconds = int((ended_at - started_at).total_seconds())
-    if seconds > MAX_ENTRY_SECONDS:
-        raise Invalid("An entry lasts at most 24 hours.", fields={"ended_at": ["At most 24 h after started_at."]})
-    return started_at, ended_at, seconds
-
-
-def _ensure_unlocked(
-    workspace: Workspace, member: Membership, started_at: datetime, entry: TimeEntry | None = None
-) -> None:
-    if entry is not None and entry.invoice_line_id is not None:
-        raise Locked("This entry is on an invoice; void the invoice to change it.")
-    reason = entry_lock_reason(workspace=workspace, member=member, day=local_date(workspace, started_at))
-    if reason is not None:
-        raise Locked(reason)
-
-
-def _ensure_no_overlap(
-    workspace: Workspace,
-    member: Membership,
-    started_at: datetime,
-    ended_at: datetime | None,
-    exclude_id: int | None = None,
-) -> None:
-    """Under the ``forbid`` policy, refuse time that overlaps the member's other active time.
-
-    Intervals are half-open, so back-to-back entries (one ends when the next starts) never overlap.
-    """
-    if workspace.overlap_policy != OverlapPolicy.FORBID:
-        return
-    # An entry lasts at most MAX_ENTRY_SECONDS, so only the running timer or entries that started
-    # within that span before ``started_at`` can reach it: the (workspace, member, started_at) index.
-    earliest = started_at - timedelta(seconds=MAX_ENTRY_SECONDS)
-    qs = TimeEntry.objects.filter(workspace=workspace, member=member, state=EntryState.ACTIVE).filter(
-        Q(ended_at__isnull=True) | Q(ended_at__gt=started_at, started_at__gte=earliest)
-    )
-    if ended_at is not None:
-        qs = qs.filter(started_at__lt=ended_at)
-    if exclude_id is not None:
-        qs = qs.exclude(pk=exclude_id)
-    clash = qs.order_by("started_at").first()
-    if clash is not None:
-        until = f"{clash.ended_at:%H:%M}" if clash.ended_at else "now (running)"
-        raise Conflict(
-            f"This overlaps another entry ({clash.started_at:%Y-%m-%d %H:%M}–{until} UTC); "
-            "this workspace does not allow overlapping time.",
-            fields={"started_at": ["Overlaps another entry."]},
-        )
-
-
-def _check_project(actor: Principal, member: Membership, project: Project) -> None:
-    """The project must be an active project of this workspace; members log on their projects only."""
-    if project.workspace_id != actor.workspace.pk:
-        raise Invalid("Project not found.", fields={"project": ["Project not found."]})
-    if project.status != ProjectStatus.ACTIVE:
-        raise Invalid("That project is archived.", fields={"project": ["Archived projects take no new time."]})
-    if member.role == Role.MEMBER and not project.team.filter(pk=member.pk).exists():
-        raise Forbidden(f"{member.user.get_username()} is not on the team of {project.name}.")
-
-
-def _check_task(project: Project, task: Task | None) -> None:
-    if task is None:
-        return
-    if task.project_id != project.pk:
-        raise Invalid("That task is not part of the project.", fields={"task": ["Not a task of this project."]})
-    if task.is_archived:
-        raise Invalid("That task is archived.", fields={"task": ["Archived tasks take no new time."]})
-
-
-def _check_tags(actor: Principal, tags: Iterable[Tag]) -> list[Tag]:
-    tag_list = list(tags)
-    if any(tag.workspace_id != actor.workspace.pk or tag.is_archived for tag in tag_list):
-        raise Invalid(
-            "Unknown or archived tag.", fields={"tags": ["Every tag must be an active tag of this workspace."]}
-        )
-    return tag_list
-
-
-def ensure_entry_still_valid(actor: Principal, member: Membership, entry: TimeEntry) -> None:
-    """The checks a create makes, run again on an existing entry (a draft being accepted):
-    its project and task still take time, its day is not locked, it overlaps nothing forbidden."""
-    _check_project(actor, member, entry.project)
-    _check_task(entry.project, entry.task)
-    _ensure_unlocked(member.workspace, member, entry.started_at, entry)
-    _ensure_no_overlap(member.workspace, member, entry.started_at, entry.ended_at, exclude_id=entry.pk)
-
-
-def _source(actor: Principal, source: str | None) -> str:
-    return source or SOURCE_FOR_CHANNEL.get(Channel(actor.channel), EntrySource.API)
 
 
 # --- entries --------------------------------------------------------------------------------
@@ -224,16 +98,16 @@ def _create_locked(
 ) -> TimeEntry:
     """:func:`time_entry_create` for a member this transaction has locked and may write for."""
     workspace = member.workspace
-    started_at, ended_at_checked, seconds = _check_window(started_at, ended_at)
-    _check_project(actor, member, project)
-    _check_task(project, task)
-    tag_list = _check_tags(actor, tags)
+    started_at, ended_at_checked, seconds = check_window(started_at, ended_at)
+    check_project(actor, member, project)
+    check_task(project, task)
+    tag_list = check_tags(actor, tags)
     is_billable = billable if billable is not None else billable_default(project=project, task=task)
     reason = ensure_agent_may_write(actor, billable=is_billable)
     if reason is not None:
         state = EntryState.DRAFT
-    _ensure_unlocked(workspace, member, started_at)
-    _ensure_no_overlap(workspace, member, started_at, ended_at_checked)
+    ensure_unlocked(workspace, member, started_at)
+    ensure_no_overlap(workspace, member, started_at, ended_at_checked)
     rates = rates_resolve(member=member, project=project, task=task)
     entry = TimeEntry.objects.create(
         workspace=workspace,
@@ -247,7 +121,7 @@ def _create_locked(
         billable=is_billable,
         state=state,
         draft_reason=reason or "",
-        source=_source(actor, source),
+        source=entry_source(actor, source),
         connection=actor.connection,
         billable_rate=rates.billable_rate,
         cost_rate=rates.cost_rate,
@@ -310,28 +184,28 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
     entry, member = _locked_entry(actor, entry)
     workspace = member.workspace
     ensure_agent_may_change(actor, entry)
-    _ensure_unlocked(workspace, member, entry.started_at, entry)
+    ensure_unlocked(workspace, member, entry.started_at, entry)
     project = data.get("project", entry.project)
     task = data.get("task", entry.task if project.pk == entry.project_id else None)
     if project.pk != entry.project_id:
-        _check_project(actor, member, project)
+        check_project(actor, member, project)
     if (task.pk if task else None) != entry.task_id:
-        _check_task(project, task)
-    tag_list = _check_tags(actor, data["tags"]) if "tags" in data else None
+        check_task(project, task)
+    tag_list = check_tags(actor, data["tags"]) if "tags" in data else None
     if entry.ended_at is None and "ended_at" not in data:
-        started_at, ended_at, seconds = _check_window(data.get("started_at", entry.started_at), None)
+        started_at, ended_at, seconds = check_window(data.get("started_at", entry.started_at), None)
         if started_at > timezone.now():
             raise Invalid("A running timer cannot start in the future.", fields={"started_at": ["In the future."]})
     else:
-        started_at, ended_at, seconds = _check_window(
+        started_at, ended_at, seconds = check_window(
             data.get("started_at", entry.started_at), data.get("ended_at", entry.ended_at)
         )
         if ended_at is None:
             raise Invalid("A finished entry needs an end.", fields={"ended_at": ["Required."]})
     is_billable = bool(data.get("billable", entry.billable))
     reason = ensure_agent_may_write(actor, billable=is_billable)
-    _ensure_unlocked(workspace, member, started_at)
-    _ensure_no_overlap(workspace, member, started_at, ended_at, exclude_id=entry.pk)
+    ensure_unlocked(workspace, member, started_at)
+    ensure_no_overlap(workspace, member, started_at, ended_at, exclude_id=entry.pk)
 
     changed = []
     if project.pk != entry.project_id or (task.pk if task else None) != entry.task_id:
@@ -366,7 +240,7 @@ def time_entry_delete(*, actor: Principal, entry: TimeEntry) -> None:
     """Delete an unlocked entry (a running timer too); over MCP within the agent policy."""
     entry, member = _locked_entry(actor, entry)
     ensure_agent_may_delete(actor, entry)
-    _ensure_unlocked(member.workspace, member, entry.started_at, entry)
+    ensure_unlocked(member.workspace, member, entry.started_at, entry)
     audit.record(
         action="time_entry.delete",
         actor=actor,
@@ -381,11 +255,11 @@ def time_entry_delete(*, actor: Principal, entry: TimeEntry) -> None:
 
 def _stop(actor: Principal, entry: TimeEntry, ended_at: datetime) -> TimeEntry:
     ensure_agent_may_change(actor, entry)
-    _ensure_unlocked(entry.workspace, entry.member, entry.started_at)
-    ended_at = _whole_seconds(ended_at, "ended_at")
+    ensure_unlocked(entry.workspace, entry.member, entry.started_at)
+    ended_at = whole_seconds(ended_at, "ended_at")
     # A timer stopped within its first second still records one second: nothing is lost.
     ended_at = max(ended_at, entry.started_at + timedelta(seconds=1))
-    _, ended_at_checked, seconds = _check_window(entry.started_at, ended_at)
+    _, ended_at_checked, seconds = check_window(entry.started_at, ended_at)
     entry.ended_at, entry.duration_seconds = ended_at_checked, seconds
     entry.updated_at = timezone.now()
     entry.save(update_fields=["ended_at", "duration_seconds", "updated_at"])
@@ -416,7 +290,7 @@ def timer_start(
     policies.ensure_time_write(actor, member)
     workspace = member.workspace
     now = timezone.now().replace(microsecond=0)
-    started_at, _, _ = _check_window(started_at or now, None)
+    started_at, _, _ = check_window(started_at or now, None)
     if started_at > now:
         raise Invalid("A timer cannot start in the future.", fields={"started_at": ["In the future."]})
     running = TimeEntry.objects.select_for_update().filter(member=member, ended_at__isnull=True).first()
@@ -429,13 +303,13 @@ def timer_start(
         stopped = _stop(actor, running, max(started_at, running.started_at + timedelta(seconds=1)))
         # The new timer starts where the stopped one ended, so the two never overlap.
         started_at = max(started_at, stopped.ended_at or started_at)
-    _check_project(actor, member, project)
-    _check_task(project, task)
-    tag_list = _check_tags(actor, tags)
+    check_project(actor, member, project)
+    check_task(project, task)
+    tag_list = check_tags(actor, tags)
     is_billable = billable if billable is not None else billable_default(project=project, task=task)
     reason = ensure_agent_may_write(actor, billable=is_billable)
-    _ensure_unlocked(workspace, member, started_at)
-    _ensure_no_overlap(workspace, member, started_at, None)
+    ensure_unlocked(workspace, member, started_at)
+    ensure_no_overlap(workspace, member, started_at, None)
     rates = rates_resolve(member=member, project=project, task=task)
     try:
         with transaction.atomic():
@@ -449,7 +323,7 @@ def timer_start(
                 billable=is_billable,
                 state=EntryState.DRAFT if reason is not None else EntryState.ACTIVE,
                 draft_reason=reason or "",
-                source=_source(actor, source),
+                source=entry_source(actor, source),
                 connection=actor.connection,
                 billable_rate=rates.billable_rate,
                 cost_rate=rates.cost_rate,

@@ -10,9 +10,9 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from timesheets.entry_rules import lock_member_for_time
 from timesheets.models import TimeEntry, Timesheet, TimesheetStatus
 from timesheets.selectors import local_date, week_start_for
-from timesheets.services import lock_member_for_time
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Invalid, Locked, NotFound
 from workspaces.models import Membership, Workspace

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 from django.db import transaction
 
+from timesheets.entry_rules import lock_member_for_time
 from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry
 from timesheets.selectors import day_start_utc
 from timesheets.services import (
-    lock_member_for_time,
     time_entry_create_for_day,
     time_entry_delete,
     time_entry_update,

@@ -61,7 +61,7 @@ def test_a_time_write_locks_the_member_row_and_nothing_it_joins(as_member, membe
     from django.db import transaction
     from psycopg.errors import LockNotAvailable
 
-    from timesheets.services import lock_member_for_time
+    from timesheets.entry_rules import lock_member_for_time
 
     held = threading.Event()
     release = threading.Event()

@@ -1,0 +1,153 @@
+"""The rules every write of time obeys: the member lock that serializes one member's writes, the
+window (whole seconds, at most 24 h), locked days, overlaps, and the project, task and tags an
+entry may name. The writes themselves: ``services.py``, ``timesheet_services.py``,
+``week_services.py``, ``review_services.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry
+from timesheets.selectors import entry_lock_reason, local_date
+from timetracker import compiled
+from timetracker.compiled import ID, Param
+from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
+from workspaces.models import Channel, Membership, OverlapPolicy, Project, ProjectStatus, Role, Tag, Task, Workspace
+from workspaces.principals import Principal
+
+SOURCE_FOR_CHANNEL = {Channel.WEB: EntrySource.WEB, Channel.API: EntrySource.API, Channel.MCP: EntrySource.MCP}
+
+
+def lock_member_for_time(actor: Principal, member: Membership | None) -> Membership:
+    """Lock the member row: every time write of one member is serialized through it.
+
+    Only that row (``of=self``): locking the joined user and workspace rows too would block, and
+    deadlock with, any transaction referencing them — the audit worker's batch inserts do.
+    """
+    member_id = member.pk if member is not None else actor.membership.pk
+    found = compiled.instances(
+        ("lock_member_for_time",), _member_row_to_lock, {"member_id": member_id, "workspace_id": actor.workspace.pk}
+    )
+    if not found:
+        raise NotFound("Member not found.")
+    locked: Membership = found[0]
+    if not locked.is_active:
+        raise Invalid("That member is deactivated.", fields={"member": ["That member is deactivated."]})
+    return locked
+
+
+def _member_row_to_lock() -> QuerySet[Membership]:
+    return (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("workspace", "user")
+        .filter(pk=Param("member_id", ID), workspace_id=Param("workspace_id", ID))
+    )
+
+
+def whole_seconds(value: datetime, name: str) -> datetime:
+    if timezone.is_naive(value):
+        raise Invalid(f"{name} needs a time zone offset.", fields={name: ["Give a time with an offset or 'Z'."]})
+    return value.replace(microsecond=0)
+
+
+def check_window(started_at: datetime, ended_at: datetime | None) -> tuple[datetime, datetime | None, int | None]:
+    """Normalise to whole seconds and check 0 < duration ≤ 24 h."""
+    started_at = whole_seconds(started_at, "started_at")
+    if ended_at is None:
+        return started_at, None, None
+    ended_at = whole_seconds(ended_at, "ended_at")
+    if ended_at <= started_at:
+        raise Invalid("An entry must end after it starts.", fields={"ended_at": ["Must be after started_at."]})
+    seconds = int((ended_at - started_at).total_seconds())
+    if seconds > MAX_ENTRY_SECONDS:
+        raise Invalid("An entry lasts at most 24 hours.", fields={"ended_at": ["At most 24 h after started_at."]})
+    return started_at, ended_at, seconds
+
+
+def ensure_unlocked(
+    workspace: Workspace, member: Membership, started_at: datetime, entry: TimeEntry | None = None
+) -> None:
+    if entry is not None and entry.invoice_line_id is not None:
+        raise Locked("This entry is on an invoice; void the invoice to change it.")
+    reason = entry_lock_reason(workspace=workspace, member=member, day=local_date(workspace, started_at))
+    if reason is not None:
+        raise Locked(reason)
+
+
+def ensure_no_overlap(
+    workspace: Workspace,
+    member: Membership,
+    started_at: datetime,
+    ended_at: datetime | None,
+    exclude_id: int | None = None,
+) -> None:
+    """Under the ``forbid`` policy, refuse time that overlaps the member's other active time.
+
+    Intervals are half-open, so back-to-back entries (one ends when the next starts) never overlap.
+    """
+    if workspace.overlap_policy != OverlapPolicy.FORBID:
+        return
+    # An entry lasts at most MAX_ENTRY_SECONDS, so only the running timer or entries that started
+    # within that span before ``started_at`` can reach it: the (workspace, member, started_at) index.
+    earliest = started_at - timedelta(seconds=MAX_ENTRY_SECONDS)
+    qs = TimeEntry.objects.filter(workspace=workspace, member=member, state=EntryState.ACTIVE).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=started_at, started_at__gte=earliest)
+    )
+    if ended_at is not None:
+        qs = qs.filter(started_at__lt=ended_at)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    clash = qs.order_by("started_at").first()
+    if clash is not None:
+        until = f"{clash.ended_at:%H:%M}" if clash.ended_at else "now (running)"
+        raise Conflict(
+            f"This overlaps another entry ({clash.started_at:%Y-%m-%d %H:%M}–{until} UTC); "
+            "this workspace does not allow overlapping time.",
+            fields={"started_at": ["Overlaps another entry."]},
+        )
+
+
+def check_project(actor: Principal, member: Membership, project: Project) -> None:
+    """The project must be an active project of this workspace; members log on their projects only."""
+    if project.workspace_id != actor.workspace.pk:
+        raise Invalid("Project not found.", fields={"project": ["Project not found."]})
+    if project.status != ProjectStatus.ACTIVE:
+        raise Invalid("That project is archived.", fields={"project": ["Archived projects take no new time."]})
+    if member.role == Role.MEMBER and not project.team.filter(pk=member.pk).exists():
+        raise Forbidden(f"{member.user.get_username()} is not on the team of {project.name}.")
+
+
+def check_task(project: Project, task: Task | None) -> None:
+    if task is None:
+        return
+    if task.project_id != project.pk:
+        raise Invalid("That task is not part of the project.", fields={"task": ["Not a task of this project."]})
+    if task.is_archived:
+        raise Invalid("That task is archived.", fields={"task": ["Archived tasks take no new time."]})
+
+
+def check_tags(actor: Principal, tags: Iterable[Tag]) -> list[Tag]:
+    tag_list = list(tags)
+    if any(tag.workspace_id != actor.workspace.pk or tag.is_archived for tag in tag_list):
+        raise Invalid(
+            "Unknown or archived tag.", fields={"tags": ["Every tag must be an active tag of this workspace."]}
+        )
+    return tag_list
+
+
+def ensure_entry_still_valid(actor: Principal, member: Membership, entry: TimeEntry) -> None:
+    """The checks a create makes, run again on an existing entry (a draft being accepted):
+    its project and task still take time, its day is not locked, it overlaps nothing forbidden."""
+    check_project(actor, member, entry.project)
+    check_task(entry.project, entry.task)
+    ensure_unlocked(member.workspace, member, entry.started_at, entry)
+    ensure_no_overlap(member.workspace, member, entry.started_at, entry.ended_at, exclude_id=entry.pk)
+
+
+def entry_source(actor: Principal, source: str | None) -> str:
+    return source or SOURCE_FOR_CHANNEL.get(Channel(actor.channel), EntrySource.API)
