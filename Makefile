@@ -64,7 +64,7 @@ bench: install-dev
 
 ## bench-quick: the same at ≈ 50 000 entries (≤ 3 min)
 bench-quick: install-dev
-	$(BIN)/python bench/run.py --entries 50000 --calls 200 --writes 200 --rest 500 --memory 750
+	$(BIN)/python bench/run.py --entries 50000 --calls 200 --writes 200 --rest 500 --post-seconds 2 --memory 750
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

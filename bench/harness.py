@@ -116,6 +116,26 @@ def audit_worker() -> list[str]:
     ]
 
 
+async def audit_queue_drained(redis_url: str, timeout: float = 120) -> None:
+    """Wait until the audit worker has taken and acknowledged every queued event (kombu's Redis
+    transport: the ``audit`` lists hold what is queued, the ``unacked`` hash what a worker holds)."""
+    import asyncio
+
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            queued = sum(int(client.llen(key)) for key in client.scan_iter("audit*") if client.type(key) == b"list")
+            if queued == 0 and int(client.hlen("unacked")) == 0:
+                return
+            await asyncio.sleep(0.2)
+    finally:
+        client.close()
+    raise RuntimeError(f"the audit queue did not drain within {timeout:g} s")
+
+
 def worker_pids(master_pid: int) -> list[int]:
     """The gunicorn master's worker processes."""
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children")

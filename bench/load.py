@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2 as httpx
@@ -71,8 +73,29 @@ async def mcp_latency(
     return {**percentiles(samples), "client_check_p50_ms": round(statistics.median(measured), 2) if measured else 0.0}
 
 
-async def concurrent(worker: Callable[[int], Awaitable[None]], *, concurrency: int, requests: int) -> dict[str, float]:
-    """``requests`` calls of ``worker(i)`` spread over ``concurrency`` tasks: throughput and latency."""
+@dataclass
+class Burst:
+    """One stretch of load: the latency of every call, how many calls it counts, over how many seconds."""
+
+    samples_ms: list[float]
+    calls: int
+    seconds: float
+
+
+def summary(bursts: Sequence[Burst], *, concurrency: int) -> dict[str, float]:
+    """Throughput and latency over one or more bursts: counted calls ÷ the bursts' summed time."""
+    samples = [sample for burst in bursts for sample in burst.samples_ms]
+    seconds = sum(burst.seconds for burst in bursts)
+    return {
+        "concurrency": concurrency,
+        "seconds": round(seconds, 2),
+        "throughput_per_s": round(sum(burst.calls for burst in bursts) / seconds, 1),
+        **percentiles(samples),
+    }
+
+
+async def burst(worker: Callable[[int], Awaitable[None]], *, concurrency: int, requests: int) -> Burst:
+    """``requests`` calls of ``worker(i)`` spread over ``concurrency`` tasks; an exception fails the run."""
     samples: list[float] = []
     counter = iter(range(requests))
 
@@ -84,13 +107,39 @@ async def concurrent(worker: Callable[[int], Awaitable[None]], *, concurrency: i
 
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(concurrency)))
-    seconds = time.perf_counter() - started
-    return {
-        "concurrency": concurrency,
-        "seconds": round(seconds, 2),
-        "throughput_per_s": round(requests / seconds, 1),
-        **percentiles(samples),
-    }
+    return Burst(samples, len(samples), time.perf_counter() - started)
+
+
+async def timed_burst(worker: Callable[[int], Awaitable[None]], *, concurrency: int, seconds: float) -> Burst:
+    """Calls of ``worker(i)`` from ``concurrency`` tasks for ``seconds``: the throughput of a sustained load.
+
+    The burst counts the calls that finished within the window. Calls still running when it closes
+    are finished, and their latency is kept, but neither they nor the time they take after the
+    window count: so a server whose slowest calls are very slow is not charged for draining them
+    at the end of every burst, as it would be over a fixed number of calls. An exception fails the run.
+    """
+    samples: list[float] = []
+    counted = 0
+    indexes = itertools.count()
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def lane() -> None:
+        nonlocal counted
+        while time.perf_counter() < deadline:
+            begun = time.perf_counter()
+            await worker(next(indexes))
+            finished = time.perf_counter()
+            samples.append((finished - begun) * 1000)
+            counted += finished <= deadline
+
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return Burst(samples, counted, seconds)
+
+
+async def concurrent(worker: Callable[[int], Awaitable[None]], *, concurrency: int, requests: int) -> dict[str, float]:
+    """``requests`` calls of ``worker(i)`` spread over ``concurrency`` tasks: throughput and latency."""
+    return summary([await burst(worker, concurrency=concurrency, requests=requests)], concurrency=concurrency)
 
 
 async def mcp_writes(
@@ -122,6 +171,28 @@ async def mcp_writes(
             await manager.__aexit__(None, None, None)
 
 
+@asynccontextmanager
+async def http_client(base_url: str, headers: dict[str, str], *, concurrency: int) -> AsyncIterator[httpx.AsyncClient]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60, limits=limits) as client:
+        yield client
+
+
+def expecting(
+    client: httpx.AsyncClient, request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]], expect: int
+) -> Callable[[int], Awaitable[None]]:
+    """``request`` as a load worker: any other status than ``expect`` fails the run."""
+
+    async def one(index: int) -> None:
+        response = await request(client, index)
+        if response.status_code != expect:
+            raise RuntimeError(
+                f"{response.request.method} {response.request.url} → {response.status_code}: {response.text[:300]}"
+            )
+
+    return one
+
+
 async def http_load(
     base_url: str,
     headers: dict[str, str],
@@ -131,17 +202,10 @@ async def http_load(
     requests: int,
     expect: int,
 ) -> dict[str, float]:
-    """``requests`` HTTP calls at ``concurrency``; any other status than ``expect`` fails the run."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60, limits=limits) as client:
+    """``requests`` HTTP calls at ``concurrency`` after 10 unmeasured ones; any other status than ``expect``
+    fails the run."""
+    async with http_client(base_url, headers, concurrency=concurrency) as client:
+        one = expecting(client, request, expect)
         for index in range(10):
-            await request(client, -1 - index)
-
-        async def one(index: int) -> None:
-            response = await request(client, index)
-            if response.status_code != expect:
-                raise RuntimeError(
-                    f"{response.request.method} {response.request.url} → {response.status_code}: {response.text[:300]}"
-                )
-
+            await one(-1 - index)
         return await concurrent(one, concurrency=concurrency, requests=requests)

@@ -19,15 +19,19 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness
 from bench.harness import ROOT, log
 
+if TYPE_CHECKING:
+    from bench.timetagger_load import TimeTaggerServer
+
 DATABASE = "tt_bench"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+TURNS = 4  # timed bursts each of our POST and TimeTagger's PUT, taken in turns
 
 
 def build_database(entries: int) -> dict[str, Any]:
@@ -239,7 +243,12 @@ def rest_entry_body(creds: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 async def measure_server(
-    url: str, bare_url: str, creds: dict[str, Any], reads: dict[str, dict[str, Any]], args: argparse.Namespace
+    url: str,
+    bare_url: str,
+    creds: dict[str, Any],
+    reads: dict[str, dict[str, Any]],
+    peer: TimeTaggerServer,
+    args: argparse.Namespace,
 ) -> dict[str, Any]:
     from bench import load
 
@@ -261,14 +270,10 @@ async def measure_server(
     results["rest"]["GET member-week"] = await load.http_load(
         url, headers, lambda c, i: c.get(rest_week_url(creds)), concurrency=16, requests=args.rest, expect=200
     )
-    log("REST: POST time entry at concurrency 16")
-    results["rest"]["POST time entry"] = await load.http_load(
-        url,
-        headers,
-        lambda c, i: c.post(rest_entries_url(creds), json=rest_entry_body(creds, i)),
-        concurrency=16,
-        requests=args.rest,
-        expect=201,
+    log(f"REST: POST time entry and TimeTagger's PUT /api/v2/records at concurrency 16, {TURNS} bursts each in turns")
+    await harness.audit_queue_drained(REDIS_URL)
+    results["rest"]["POST time entry"], results["timetagger"] = await post_in_turns(
+        url, headers, creds, peer, seconds=args.post_seconds
     )
     return results
 
@@ -294,12 +299,35 @@ async def memory(url: str, creds: dict[str, Any], master_pid: int, per_phase: in
     }
 
 
-def timetagger(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from bench import timetagger_load
+async def post_in_turns(
+    url: str, headers: dict[str, str], creds: dict[str, Any], peer: TimeTaggerServer, *, seconds: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Our POST of an entry and TimeTagger's PUT of a record at concurrency 16, in timed bursts of
+    ``seconds`` taken in turns (ours, peer, peer, ours, ours, peer, peer, ours), so that a machine
+    that speeds up or slows down meanwhile weighs on both alike. Each side's throughput is the
+    calls it finished within its bursts ÷ their summed time (:func:`bench.load.timed_burst`)."""
+    from bench import load, timetagger_load
 
-    python = timetagger_load.ensure_venv(ROOT)
-    with timetagger_load.timetagger_server(python, work / "timetagger") as server:
-        return dict(timetagger_load.put_records_load(server, concurrency=16, requests=args.rest))
+    concurrency = 16
+    bursts: dict[str, list[load.Burst]] = {"ours": [], "peer": []}
+    async with (
+        load.http_client(url, headers, concurrency=concurrency) as client,
+        timetagger_load.RecordWriter(peer.api_url, peer.auth_token(), concurrency=concurrency) as writer,
+    ):
+        post = load.expecting(client, lambda c, i: c.post(rest_entries_url(creds), json=rest_entry_body(creds, i)), 201)
+
+        async def put(index: int) -> None:
+            error = await writer.write(index)
+            if error is not None:
+                raise RuntimeError(f"TimeTagger: {error}")
+
+        workers = {"ours": post, "peer": put}
+        for side in ("ours", "peer"):  # warm-up, not measured
+            await load.burst(workers[side], concurrency=concurrency, requests=2 * concurrency)
+        for side in ("ours", "peer", "peer", "ours") * (TURNS // 2):
+            bursts[side].append(await load.timed_burst(workers[side], concurrency=concurrency, seconds=seconds))
+    ours, theirs = (load.summary(bursts[side], concurrency=concurrency) for side in ("ours", "peer"))
+    return ours, {**theirs, "turns": TURNS, "seconds_per_turn": seconds}
 
 
 def main() -> None:
@@ -307,7 +335,10 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--calls", type=int, default=500, help="sequential calls per MCP read")
     parser.add_argument("--writes", type=int, default=800, help="MCP log_time calls at concurrency 8")
-    parser.add_argument("--rest", type=int, default=2000, help="REST calls per measurement at concurrency 16")
+    parser.add_argument("--rest", type=int, default=2000, help="REST GET calls at concurrency 16")
+    parser.add_argument(
+        "--post-seconds", type=float, default=5.0, help="length of each burst of POST, ours and TimeTagger's, in turns"
+    )
     parser.add_argument("--memory", type=int, default=5000, help="requests per memory phase (RSS after 1 and 2)")
     parser.add_argument("--skip-build", action="store_true", help="reuse the database of the last run")
     parser.add_argument("--label", default="")
@@ -332,19 +363,21 @@ def main() -> None:
     reports = reports_sql.compare(creds["principal"], month=date.fromisoformat(creds["month"]))
     env = harness.app_env(DATABASE, REDIS_URL, url)
     recorded_answers(creds, reads, work / "bare-answers.json")
+    from bench import timetagger_load
+
+    peer_python = timetagger_load.ensure_venv(ROOT)
     bare_env = {**env, "BENCH_BARE_ANSWERS": str(work / "bare-answers.json")}
     with (
         harness.running(harness.audit_worker(), env, work / "audit-worker.log"),
         harness.running(harness.gunicorn("timetracker.asgi:application", port), env, work / "web.log") as web,
         harness.running(harness.gunicorn("bench.bare_mcp:app", bare_port), bare_env, work / "bare.log") as bare,
+        timetagger_load.timetagger_server(peer_python, work / "timetagger") as peer,
     ):
         harness.wait_for_http(f"{url}/healthz", web)
         harness.wait_for_http(f"{bare_url}/ready", bare)  # any answer (a 404) means it serves
-        measured = asyncio.run(measure_server(url, bare_url, creds, reads, args))
+        measured = asyncio.run(measure_server(url, bare_url, creds, reads, peer, args))
         log(f"memory: 2 × {args.memory:,} requests")
         measured["memory"] = asyncio.run(memory(url, creds, web.pid, args.memory))
-    log("TimeTagger: PUT /api/v2/records at concurrency 16")
-    peer = timetagger(args, work)
     from bench import report
 
     results = report.assemble(
@@ -353,7 +386,7 @@ def main() -> None:
         measured=measured,
         reports=reports,
         queries=counts,
-        timetagger=peer,
+        timetagger={**measured.pop("timetagger"), "version": timetagger_load.installed_version(peer_python)},
         machine=harness.machine(),
         seconds=time.perf_counter() - started,
     )

@@ -333,47 +333,83 @@ def _check(response: httpx.Response, keys: list[str]) -> str | None:
     return None
 
 
-async def _run(
-    api_url: str, token: str, *, concurrency: int, requests: int, batch: int, warmup: int
-) -> tuple[list[float], int, str | None, float]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    make_key = _KeyMaker()
-    async with httpx.AsyncClient(
-        base_url=api_url, headers={"authtoken": token}, timeout=60, limits=limits, trust_env=False
-    ) as client:
+@dataclass
+class Writes:
+    """One stretch of record writes: latencies of the accepted ones, errors, and how long it took."""
 
-        async def phase(count: int) -> tuple[list[float], int, str | None, float]:
-            samples: list[float] = []
-            errors = 0
-            first_error: str | None = None
-            counter = iter(range(count))
+    samples_ms: list[float]
+    errors: int
+    first_error: str | None
+    seconds: float
 
-            async def lane() -> None:
-                nonlocal errors, first_error
-                for index in counter:
-                    records = _records(make_key, index, batch)
-                    started = time.perf_counter()
-                    try:
-                        response = await client.put("/records", json=records)
-                        error = _check(response, [record["key"] for record in records])
-                    except httpx.HTTPError as exc:
-                        error = f"PUT /api/v2/records: {type(exc).__name__}: {exc}"
-                    elapsed_ms = (time.perf_counter() - started) * 1000
-                    if error is None:
-                        samples.append(elapsed_ms)
-                    else:
-                        errors += 1
-                        first_error = first_error or error
 
-            started = time.perf_counter()
-            await asyncio.gather(*(lane() for _ in range(concurrency)))
-            return samples, errors, first_error, time.perf_counter() - started
+class RecordWriter:
+    """``concurrency`` clients sharing one connection pool, writing new records (:meth:`burst`).
 
+    Used as an async context manager. ``bench/run.py`` alternates :meth:`write` in timed bursts with bursts
+    of our own POST.
+    """
+
+    def __init__(self, api_url: str, token: str, *, concurrency: int, batch: int = 1) -> None:
+        self.concurrency = concurrency
+        self.batch = batch
+        self._make_key = _KeyMaker()
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._client = httpx.AsyncClient(
+            base_url=api_url, headers={"authtoken": token}, timeout=60, limits=limits, trust_env=False
+        )
+
+    async def __aenter__(self) -> RecordWriter:
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._client.__aexit__(*exc)
+
+    async def write(self, index: int) -> str | None:
+        """One PUT of ``batch`` new records: None when every one was accepted, else the error's text."""
+        records = _records(self._make_key, index, self.batch)
+        try:
+            response = await self._client.put("/records", json=records)
+        except httpx.HTTPError as exc:
+            return f"PUT /api/v2/records: {type(exc).__name__}: {exc}"
+        return _check(response, [record["key"] for record in records])
+
+    async def burst(self, count: int) -> Writes:
+        """``count`` writes from ``concurrency`` clients; a failed write is counted, not raised."""
+        samples: list[float] = []
+        errors = 0
+        first_error: str | None = None
+        counter = iter(range(count))
+
+        async def lane() -> None:
+            nonlocal errors, first_error
+            for index in counter:
+                started = time.perf_counter()
+                error = await self.write(index)
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                if error is None:
+                    samples.append(elapsed_ms)
+                else:
+                    errors += 1
+                    first_error = first_error or error
+
+        started = time.perf_counter()
+        await asyncio.gather(*(lane() for _ in range(self.concurrency)))
+        return Writes(samples, errors, first_error, time.perf_counter() - started)
+
+    async def warm_up(self, count: int) -> None:
+        """``count`` unmeasured writes; any failure raises."""
+        warm = await self.burst(count)
+        if warm.errors:
+            raise RuntimeError(f"warm-up: {warm.errors}/{count} requests failed, first: {warm.first_error}")
+
+
+async def _run(api_url: str, token: str, *, concurrency: int, requests: int, batch: int, warmup: int) -> Writes:
+    async with RecordWriter(api_url, token, concurrency=concurrency, batch=batch) as writer:
         if warmup:
-            _, warm_errors, warm_error, _ = await phase(warmup)
-            if warm_errors:
-                raise RuntimeError(f"warm-up: {warm_errors}/{warmup} requests failed, first: {warm_error}")
-        return await phase(requests)
+            await writer.warm_up(warmup)
+        return await writer.burst(requests)
 
 
 def default_warmup(concurrency: int, requests: int) -> int:
@@ -395,7 +431,7 @@ def put_records_load(
         raise ValueError("concurrency, requests and batch must be positive")
     if warmup is None:
         warmup = default_warmup(concurrency, requests)
-    samples, errors, first_error, seconds = asyncio.run(
+    writes = asyncio.run(
         _run(
             server.api_url,
             server.auth_token(),
@@ -405,16 +441,16 @@ def put_records_load(
             warmup=warmup,
         )
     )
-    ordered = sorted(samples)
+    ordered = sorted(writes.samples_ms)
     return {
         "requests": requests,
-        "errors": errors,
-        "seconds": round(seconds, 3),
-        "throughput_per_s": round(len(samples) / seconds, 1),
+        "errors": writes.errors,
+        "seconds": round(writes.seconds, 3),
+        "throughput_per_s": round(len(ordered) / writes.seconds, 1),
         "p50_ms": percentile(ordered, 0.50),
         "p95_ms": percentile(ordered, 0.95),
         "p99_ms": percentile(ordered, 0.99),
-        "first_error": first_error,
+        "first_error": writes.first_error,
     }
 
 
