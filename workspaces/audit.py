@@ -365,14 +365,34 @@ def _touch_connections(events: Iterable[AuditEvent]) -> None:
         ).update(last_used_at=used_at)
 
 
+# When this process last made sure of a connection's ``last_used_at``, after that write's
+# transaction committed. A write within LAST_USED_RESOLUTION of it skips its UPDATE. A write's
+# connection is usually thawed from the bearer cache, where ``last_used_at`` is as old as the
+# cache entry, so without this every write under a cached credential sent that UPDATE (matching
+# no row within the minute). A touch only moves ``last_used_at`` forward, and one that matched no
+# row found it at most LAST_USED_RESOLUTION old; so the column is at most twice that behind the
+# connection's last use.
+_made_sure: dict[int, datetime] = {}
+MADE_SURE_MAX = 10_000
+
+
 def _touch_loaded(conn: Connection, used_at: datetime) -> None:
-    """The same for a write's event, skipped without a query while the loaded row is fresh."""
-    if conn.last_used_at is not None and used_at - conn.last_used_at < LAST_USED_RESOLUTION:
+    """The same for a write's event, skipped without a query while the row is known to be fresh."""
+    known = [value for value in (conn.last_used_at, _made_sure.get(conn.pk)) if value is not None]
+    if known and used_at - max(known) < LAST_USED_RESOLUTION:
         return
     Connection.objects.filter(pk=conn.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=used_at - LAST_USED_RESOLUTION)
     ).update(last_used_at=used_at)
     conn.last_used_at = used_at
+    transaction.on_commit(lambda: _remember_touch(conn.pk, used_at))
+
+
+def _remember_touch(connection_id: int, used_at: datetime) -> None:
+    if len(_made_sure) >= MADE_SURE_MAX:
+        _made_sure.clear()
+    seen = _made_sure.get(connection_id)
+    _made_sure[connection_id] = max(seen, used_at) if seen else used_at
 
 
 # --- retention ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from celery.exceptions import Retry
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -324,6 +325,41 @@ def test_connection_use_is_written_at_most_once_a_minute(api, member):
     api.get("/api/v1/workspaces/acme")
     connection_row.refresh_from_db()
     assert connection_row.last_used_at > first
+
+
+def test_a_write_touches_its_connection_once_a_minute_though_its_credential_is_cached(
+    member, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(audit, "_made_sure", {})
+    key_for(member)
+    row = Connection.objects.get(user=member.user)
+    start = timezone.now()
+
+    def touch(at, *, fail=False) -> list[str]:
+        """A write's touch, the connection as the bearer cache thaws it (last_used_at as cached: unset)."""
+        thawed = Connection.objects.get(pk=row.pk)
+        thawed.last_used_at = None
+        with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as queries:
+            try:
+                with transaction.atomic():
+                    audit._touch_loaded(thawed, at)
+                    if fail:
+                        raise DatabaseError("the write failed")
+            except DatabaseError:
+                pass
+        return [query["sql"] for query in queries if query["sql"].startswith("UPDATE")]
+
+    def stored():
+        row.refresh_from_db()
+        return row.last_used_at
+
+    assert len(touch(start, fail=True)) == 1  # rolled back: nothing stored, nothing remembered
+    assert stored() is None
+    assert len(touch(start)) == 1
+    assert stored() == start
+    assert touch(start + timedelta(seconds=59)) == []  # within the minute: no query at all
+    assert len(touch(start + timedelta(seconds=61))) == 1
+    assert stored() == start + timedelta(seconds=61)
 
 
 # --- logs -----------------------------------------------------------------------------------------
