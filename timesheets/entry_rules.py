@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry
-from timesheets.selectors import entry_lock_reason, local_date
+from timesheets.selectors import WeekLock, entry_lock_reason, local_date
 from timetracker import compiled
 from timetracker.compiled import ID, Param
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
@@ -70,11 +70,17 @@ def check_window(started_at: datetime, ended_at: datetime | None) -> tuple[datet
 
 
 def ensure_unlocked(
-    workspace: Workspace, member: Membership, started_at: datetime, entry: TimeEntry | None = None
+    workspace: Workspace,
+    member: Membership,
+    started_at: datetime,
+    entry: TimeEntry | None = None,
+    known: WeekLock | None = None,
 ) -> None:
+    """Refuse time on an invoice, before the lock date or in a submitted or approved week (``known``:
+    a week's lock already read under the member's lock, see :func:`entry_lock_reason`)."""
     if entry is not None and entry.invoice_line_id is not None:
         raise Locked("This entry is on an invoice; void the invoice to change it.")
-    reason = entry_lock_reason(workspace=workspace, member=member, day=local_date(workspace, started_at))
+    reason = entry_lock_reason(workspace=workspace, member=member, day=local_date(workspace, started_at), known=known)
     if reason is not None:
         raise Locked(reason)
 

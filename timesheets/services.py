@@ -28,7 +28,7 @@ from timesheets.entry_rules import (
     whole_seconds,
 )
 from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry
-from timesheets.selectors import duration_slot
+from timesheets.selectors import WeekLock, duration_slot
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Invalid, Locked, NotFound
 from workspaces.model_update import reject_unknown_fields
@@ -95,8 +95,10 @@ def _create_locked(
     tags: Iterable[Tag] = (),
     state: str = EntryState.ACTIVE,
     source: str | None = None,
+    known_week: WeekLock | None = None,
 ) -> TimeEntry:
-    """:func:`time_entry_create` for a member this transaction has locked and may write for."""
+    """:func:`time_entry_create` for a member this transaction has locked and may write for
+    (``known_week``: a week's lock read under that lock)."""
     workspace = member.workspace
     started_at, ended_at_checked, seconds = check_window(started_at, ended_at)
     check_project(actor, member, project)
@@ -106,7 +108,7 @@ def _create_locked(
     reason = ensure_agent_may_write(actor, billable=is_billable)
     if reason is not None:
         state = EntryState.DRAFT
-    ensure_unlocked(workspace, member, started_at)
+    ensure_unlocked(workspace, member, started_at, known=known_week)
     ensure_no_overlap(workspace, member, started_at, ended_at_checked)
     rates = rates_resolve(member=member, project=project, task=task)
     entry = TimeEntry.objects.create(
@@ -157,8 +159,16 @@ def time_entry_create_for_day(
         raise Invalid("An entry lasts 1 second to 24 hours.", fields={"duration_seconds": ["1 to 86400."]})
     member = lock_member_for_time(actor, member)
     policies.ensure_time_write(actor, member)
-    started_at, ended_at = duration_slot(workspace=member.workspace, member=member, day=day, seconds=duration_seconds)
-    return _create_locked(actor, member, project=project, started_at=started_at, ended_at=ended_at, **kwargs)
+    slot = duration_slot(workspace=member.workspace, member=member, day=day, seconds=duration_seconds)
+    return _create_locked(
+        actor,
+        member,
+        project=project,
+        started_at=slot.started_at,
+        ended_at=slot.ended_at,
+        known_week=slot.week,
+        **kwargs,
+    )
 
 
 def _locked_entry(actor: Principal, entry: TimeEntry) -> tuple[TimeEntry, Membership]:

@@ -125,6 +125,37 @@ def test_time_in_a_submitted_or_approved_week_is_locked(as_member, project, stat
     assert TimeEntry.objects.count() == 1
 
 
+def for_day(actor, project, day, seconds):
+    return services.time_entry_create_for_day(actor=actor, project=project, day=day, duration_seconds=seconds)
+
+
+@pytest.mark.parametrize("status", [TimesheetStatus.SUBMITTED, TimesheetStatus.APPROVED])
+def test_time_given_as_a_day_reads_its_weeks_lock_with_its_slot(as_member, project, status, django_assert_num_queries):
+    sunday = MONDAY + timedelta(days=6)
+    for_day(as_member, project, sunday, 3600)  # warm: the member, project and compiled reads
+    # The savepoint, the member lock, the day's slot with its week's lock, the project's team, the
+    # entry, its audit event, the savepoint's release: no query of its own for the week's lock.
+    with django_assert_num_queries(7):
+        open_week = for_day(as_member, project, sunday, 3600)
+    TimesheetFactory(member=as_member.membership, week_start=MONDAY, status=status)
+
+    with pytest.raises(Locked, match=f"week of 2026-06-01 is {status}"), django_assert_num_queries(5):
+        for_day(as_member, project, sunday, 600)
+    assert (open_week.started_at, open_week.ended_at) == (berlin(sunday, 10), berlin(sunday, 11))
+    assert TimeEntry.objects.count() == 2
+
+
+def test_time_given_as_a_day_that_runs_into_a_locked_week_is_locked(as_member, project):
+    sunday = MONDAY + timedelta(days=6)
+    next_monday = MONDAY + timedelta(days=7)
+    log(as_member, project, berlin(sunday, 23), berlin(next_monday, 1))  # the day's last entry ends on Monday
+    TimesheetFactory(member=as_member.membership, week_start=next_monday, status=TimesheetStatus.SUBMITTED)
+
+    with pytest.raises(Locked, match=f"week of {next_monday:%Y-%m-%d} is submitted"):
+        for_day(as_member, project, sunday, 600)  # its slot starts at 01:00 on Monday: next week's time
+    assert TimeEntry.objects.count() == 1
+
+
 def test_a_rejected_or_open_week_stays_editable(as_member, project):
     TimesheetFactory(
         member=as_member.membership, week_start=MONDAY, status=TimesheetStatus.REJECTED, rejection_reason="x"
