@@ -36,7 +36,6 @@ from workspaces.models import Membership, Project, Tag, Task
 from workspaces.principals import Principal
 
 ENTRY_FIELDS = {"project", "task", "description", "started_at", "ended_at", "billable", "tags"}
-MAX_REASON_LENGTH = 2000
 MAX_BULK = 200
 
 
