@@ -27,7 +27,7 @@ from bench import harness
 from bench.harness import ROOT, log
 
 if TYPE_CHECKING:
-    from bench.timetagger_load import TimeTaggerServer
+    from bench.timetagger import TimeTaggerServer
 
 DATABASE = "tt_bench"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -322,13 +322,7 @@ async def post_in_turns(
         timetagger_load.RecordWriter(peer.api_url, peer.auth_token(), concurrency=concurrency) as writer,
     ):
         post = load.expecting(client, lambda c, i: c.post(rest_entries_url(creds), json=rest_entry_body(creds, i)), 201)
-
-        async def put(index: int) -> None:
-            error = await writer.write(index)
-            if error is not None:
-                raise RuntimeError(f"TimeTagger: {error}")
-
-        workers = {"ours": post, "peer": put}
+        workers = {"ours": post, "peer": writer.write}
         for side in ("ours", "peer"):  # warm-up, not measured
             await load.burst(workers[side], concurrency=concurrency, requests=2 * concurrency)
         for side in ("ours", "peer", "peer", "ours") * (TURNS // 2):
@@ -370,15 +364,15 @@ def main() -> None:
     reports = reports_sql.compare(creds["principal"], month=date.fromisoformat(creds["month"]))
     env = harness.app_env(DATABASE, REDIS_URL, url)
     recorded_answers(creds, reads, work / "bare-answers.json")
-    from bench import timetagger_load
+    from bench import timetagger
 
-    peer_python = timetagger_load.ensure_venv(ROOT)
+    peer_python = timetagger.ensure_venv(ROOT)
     bare_env = {**env, "BENCH_BARE_ANSWERS": str(work / "bare-answers.json")}
     with (
         harness.running(harness.audit_worker(), env, work / "audit-worker.log"),
         harness.running(harness.gunicorn("timetracker.asgi:application", port), env, work / "web.log") as web,
         harness.running(harness.gunicorn("bench.bare_mcp:app", bare_port), bare_env, work / "bare.log") as bare,
-        timetagger_load.timetagger_server(peer_python, work / "timetagger") as peer,
+        timetagger.timetagger_server(peer_python, work / "timetagger") as peer,
     ):
         harness.wait_for_http(f"{url}/healthz", web)
         harness.wait_for_http(f"{bare_url}/ready", bare)  # any answer (a 404) means it serves
@@ -393,7 +387,7 @@ def main() -> None:
         measured=measured,
         reports=reports,
         queries=counts,
-        timetagger={**measured.pop("timetagger"), "version": timetagger_load.installed_version(peer_python)},
+        timetagger={**measured.pop("timetagger"), "version": timetagger.installed_version(peer_python)},
         machine=harness.machine(),
         seconds=time.perf_counter() - started,
     )
