@@ -676,8 +676,13 @@ def opt(value: object) -> str:
 ENTRY_COLUMNS = (
     "id", "workspace_id", "member_id", "project_id", "task_id", "description", "started_at", "ended_at",
     "duration_seconds", "billable", "state", "source", "connection_id", "draft_reason", "billable_rate",
-    "cost_rate", "invoice_line_id", "created_by_id", "created_at", "updated_at",
+    "cost_rate", "invoice_line_id", "created_by_id", "created_at", "updated_at", "week_start",
 )  # fmt: skip
+
+
+def monday_of(ordinal: int) -> date:
+    """The week (from Monday, the generated workspaces' first weekday) of a local day's ordinal."""
+    return date.fromordinal(ordinal - (ordinal + 6) % 7)  # ordinal 1, 0001-01-01, is a Monday
 
 
 @dataclass
@@ -775,7 +780,8 @@ def write_month(pg: PgConnection[Any], ids: Ids, totals: Totals, rows: list[Row]
                 f"{r.description}\t{prefix}{HMS[r.start]}{offset}\t{prefix}{HMS[r.start + r.seconds]}{offset}\t"
                 f"{r.seconds}\t{'t' if r.billable else 'f'}\t{'draft' if r.draft else 'active'}\t{r.source}\t"
                 f"{member.connection_pk if r.via_connection else NULL}\t{DRAFT_REASON if r.draft else ''}\t"
-                f"{rate_text}\t{member.cost_text}\t{line}\t{member.user_pk}\t{created}\t{created}\n"
+                f"{rate_text}\t{member.cost_text}\t{line}\t{member.user_pk}\t{created}\t{created}\t"
+                f"{monday_of(r.day)}\n"
             )
 
     totals.entries += copy_rows(pg, "timesheets_timeentry", ENTRY_COLUMNS, entry_lines())
@@ -800,7 +806,8 @@ def write_timers(pg: PgConnection[Any], ids: Ids, totals: Totals, timers: Sequen
         lines.append(
             f"{ids.take('timesheets_timeentry')}\t{ws.pk}\t{member.pk}\t{project.pk}\t{opt(task.pk if task else None)}\t"
             f"{description}\t{ts(started)}\t{NULL}\t{NULL}\t{'t' if billable_default(project, task) else 'f'}\tactive\tweb\t"
-            f"{NULL}\t\t{opt(rate)}\t{member.cost_text}\t{NULL}\t{member.user_pk}\t{ts(started)}\t{ts(started)}\n"
+            f"{NULL}\t\t{opt(rate)}\t{member.cost_text}\t{NULL}\t{member.user_pk}\t{ts(started)}\t{ts(started)}\t"
+            f"{monday_of(ws.today.toordinal())}\n"
         )
     totals.entries += copy_rows(pg, "timesheets_timeentry", ENTRY_COLUMNS, lines)
 

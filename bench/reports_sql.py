@@ -60,7 +60,6 @@ def compare(actor: Principal, *, month: date, runs: int = 15) -> list[dict[str, 
     start, end = day_start_utc(workspace, first), day_start_utc(workspace, last + timedelta(days=1))
     as_of = last
     until = day_start_utc(workspace, as_of + timedelta(days=1))
-    tz = str(workspace.tzinfo)
 
     def hours_selector() -> Answer:
         report = hours_summary(actor=actor, date_from=first, date_to=last)
@@ -146,12 +145,11 @@ def compare(actor: Principal, *, month: date, runs: int = 15) -> list[dict[str, 
                 "SELECT e.project_id, SUM(e.duration_seconds) FROM timesheets_timeentry e"
                 " JOIN workspaces_project p ON p.id = e.project_id"
                 " JOIN timesheets_timesheet t ON t.member_id = e.member_id AND t.status = 'approved'"
-                " AND t.week_start = (timezone(%s, e.started_at))::date"
-                "   - ((EXTRACT(ISODOW FROM timezone(%s, e.started_at))::int - 1 - %s + 7) %% 7)"
+                " AND t.week_start = e.week_start"
                 " WHERE e.workspace_id = %s AND e.billable AND e.state = 'active' AND e.ended_at IS NOT NULL"
                 " AND e.started_at < %s AND e.invoice_line_id IS NULL AND p.client_id IS NOT NULL"
                 " GROUP BY e.project_id",
-                [tz, tz, workspace.week_start, workspace.pk, until],
+                [workspace.pk, until],
             )
         ), ()
 

@@ -23,7 +23,7 @@ from billing.money import SECONDS_PER_HOUR, amount_for, round_money
 from billing.pdf import invoice_pdf_bytes
 from billing.tasks import render_invoice_pdf
 from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
-from timesheets.selectors import day_start_utc, local_date, week_start_for
+from timesheets.selectors import day_start_utc, week_start_for
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Invalid, NotFound
 from workspaces.models import Client, Workspace
@@ -111,9 +111,7 @@ def invoice_build(
         .order_by("date", "id")
     )
     approved = _approved_weeks(workspace, {e.member_id for e in entries} | {x.member_id for x in expenses})
-    entries = [
-        e for e in entries if (e.member_id, week_start_for(workspace, local_date(workspace, e.started_at))) in approved
-    ]
+    entries = [e for e in entries if (e.member_id, e.week_start) in approved]
     expenses = [x for x in expenses if (x.member_id, week_start_for(workspace, x.date)) in approved]
     if not entries and not expenses:
         raise Invalid(

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import DateField, DateTimeField, Exists, F, OuterRef, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.models import Expense
@@ -70,14 +70,14 @@ def _billable_time(*, workspace_id: Any, until: Any) -> QuerySet[TimeEntry]:
     )
 
 
-def _approved_week(workspace: Workspace) -> Exists:
-    """The row's member had its ``week`` approved (the workspace's week)."""
+def _approved_week(week: str) -> Exists:
+    """The row's member had the workspace week in the row's ``week`` field approved."""
     return Exists(
         Timesheet.objects.filter(
             workspace_id=Param("workspace_id", ID),
             status=TimesheetStatus.APPROVED,
             member_id=OuterRef("member_id"),
-            week_start=OuterRef("week"),
+            week_start=OuterRef(week),
         )
     )
 
@@ -85,13 +85,12 @@ def _approved_week(workspace: Workspace) -> Exists:
 UNBILLED_NAMES = ("project_id", "project__name", "project__client_id", "project__client__name")
 
 
-def _unbilled_time(workspace: Workspace) -> QuerySet[Any]:
+def _unbilled_time() -> QuerySet[Any]:
     """Active billable time in approved weeks, summed per project (placeholders: workspace_id, until)."""
     billable = _billable_time(workspace_id=Param("workspace_id", ID), until=Param("until", DateTimeField()))
     return (
         billable.filter(state=EntryState.ACTIVE)
-        .alias(week=WeekStart(TruncDate("started_at", tzinfo=workspace.tzinfo), workspace=workspace))
-        .filter(_approved_week(workspace))
+        .filter(_approved_week("week_start"))  # the entry's stored week: no time zone per row
         .values(*UNBILLED_NAMES)
         .annotate(
             seconds=Sum("duration_seconds"),
@@ -113,7 +112,7 @@ def _unbilled_expenses(workspace: Workspace) -> QuerySet[Any]:
         )
         .exclude(project__client__isnull=True)
         .alias(week=WeekStart(F("date"), workspace=workspace))
-        .filter(_approved_week(workspace))
+        .filter(_approved_week("week"))
         .values(*UNBILLED_NAMES)
         .annotate(amount=Sum("amount"))
         .order_by()
@@ -135,16 +134,18 @@ def unbilled(*, actor: Principal, as_of: date | None = None) -> Unbilled:
     """Approved, billable, not-yet-invoiced time and expenses up to ``as_of``, per client and
     project, with amounts at the snapshotted rates (expenses at cost). Managers and up. Three
     queries: time and expenses are summed per project in the database, each kept only where its
-    member's week is approved (a semi-join on the member and the workspace week), and drafts."""
+    member's week is approved (a semi-join on the member and the workspace week: an entry's stored
+    ``week_start``, an expense's date's week), and drafts."""
     policies.ensure(actor, Perm.INVOICE_VIEW)
     workspace = actor.workspace
     as_of = as_of or timezone.localdate(timezone=workspace.tzinfo)
     until = day_start_utc(workspace, as_of + timedelta(days=1))
     values = {"workspace_id": workspace.pk, "until": until, "as_of": as_of}
-    # Compiled once per shape: the weeks are cut in the workspace's time zone and week.
-    key = (workspace.timezone, workspace.week_start)
-    time_rows = values_rows(("unbilled time", *key), lambda: _unbilled_time(workspace), values)
-    expense_rows = values_rows(("unbilled expenses", *key), lambda: _unbilled_expenses(workspace), values)
+    # Compiled once per shape: an expense's week is cut by the workspace's first weekday.
+    time_rows = values_rows(("unbilled time",), _unbilled_time, values)
+    expense_rows = values_rows(
+        ("unbilled expenses", workspace.week_start), lambda: _unbilled_expenses(workspace), values
+    )
     projects: dict[int, dict[str, Any]] = {}
 
     def slot(row: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.selectors import billable_default, rates_resolve
@@ -28,11 +29,11 @@ from timesheets.entry_rules import (
     whole_seconds,
 )
 from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry
-from timesheets.selectors import WeekLock, duration_slot
+from timesheets.selectors import WeekLock, WeekStart, duration_slot
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Invalid, Locked, NotFound
 from workspaces.model_update import reject_unknown_fields
-from workspaces.models import Membership, Project, Tag, Task
+from workspaces.models import Membership, Project, Tag, Task, Workspace
 from workspaces.principals import Principal
 
 ENTRY_FIELDS = {"project", "task", "description", "started_at", "ended_at", "billable", "tags"}
@@ -40,6 +41,14 @@ MAX_BULK = 200
 
 
 # --- entries --------------------------------------------------------------------------------
+
+
+def entry_weeks_recompute(*, workspace: Workspace) -> int:
+    """Every entry's ``week_start`` again, after the workspace's time zone or first weekday
+    changed (the workspace's own write calls it, in its transaction); returns how many entries.
+    One UPDATE in the database, whatever the number of entries."""
+    week = WeekStart(TruncDate("started_at", tzinfo=workspace.tzinfo), workspace=workspace)
+    return TimeEntry.objects.filter(workspace=workspace).update(week_start=week)
 
 
 @transaction.atomic

@@ -26,6 +26,7 @@ from workspaces.models import (
     User,
     Workspace,
 )
+from workspaces.services import WEEK_FIELDS
 from workspaces.signin import ThrottledAdminAuthenticationForm
 from workspaces.tabular import csv_lines
 
@@ -106,6 +107,14 @@ class WorkspaceAdmin(AuditedAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and WEEK_FIELDS.intersection(form.changed_data):
+                from timesheets.services import entry_weeks_recompute  # timesheets builds on workspaces
+
+                entry_weeks_recompute(workspace=obj)
 
 
 @admin.register(Membership)

@@ -50,6 +50,8 @@ WORKSPACE_FIELDS = {
     "mcp_enabled",
     "audit_retention_days",
 }
+# The settings that cut weeks: changing one moves entries between weeks (TimeEntry.week_start).
+WEEK_FIELDS = frozenset({"timezone", "week_start"})
 CLIENT_FIELDS = {"name", "contact_email", "contact_phone", "vat_id", "address"}
 CLIENT_SENSITIVE_FIELDS = {"contact_email", "contact_phone", "vat_id", "address"}
 PROJECT_FIELDS = {
@@ -140,6 +142,10 @@ def workspace_update(*, actor: Principal, data: Mapping[str, Any]) -> Workspace:
     changed = apply_updates(workspace, data, allowed=WORKSPACE_FIELDS)
     validate_instance(workspace)
     workspace.save(update_fields=changed or None)
+    if WEEK_FIELDS.intersection(changed):
+        from timesheets.services import entry_weeks_recompute  # timesheets builds on workspaces
+
+        entry_weeks_recompute(workspace=workspace)
     audit.record(action="workspace.update", actor=actor, target=workspace, detail={"fields": sorted(changed)})
     return workspace
 

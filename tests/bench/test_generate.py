@@ -69,6 +69,9 @@ INVARIANTS: dict[str, str] = {
         SELECT COUNT(*) FROM (SELECT member_id FROM timesheets_timeentry WHERE ended_at IS NULL
                               GROUP BY member_id HAVING COUNT(*) > 1
                               UNION ALL SELECT member_id FROM timesheets_timeentry WHERE started_at > now()) x""",
+    "an entry's stored week is the workspace week of its local start (weeks from Monday)": """
+        SELECT COUNT(*) FROM timesheets_timeentry e JOIN workspaces_workspace w ON w.id = e.workspace_id
+        WHERE w.week_start <> 0 OR e.week_start <> date_trunc('week', (e.started_at AT TIME ZONE w.timezone))::date""",
     "entries of weeks ended over three weeks ago are in approved weeks": """
         SELECT COUNT(*) FROM timesheets_timeentry e JOIN workspaces_workspace w ON w.id = e.workspace_id
         WHERE date_trunc('week', (e.started_at AT TIME ZONE w.timezone))::date <= date_trunc('week', now() AT TIME ZONE w.timezone)::date - 35

@@ -9,7 +9,7 @@ import pytest
 
 from billing.exports import CHUNK, ENTRY_COLUMNS, csv_lines, entry_rows, xlsx_file
 from tests.factories import TagFactory, TimeEntryFactory
-from timesheets.models import TimeEntry
+from timesheets.models import TimeEntry, workspace_week
 from timesheets.selectors import time_entry_list
 
 
@@ -60,6 +60,7 @@ def many_entries(member, project):
                 project=project,
                 started_at=start + timedelta(minutes=10 * i),
                 ended_at=start + timedelta(minutes=10 * i + 5),
+                week_start=workspace_week(member.workspace, start + timedelta(minutes=10 * i)),
                 duration_seconds=300,
                 billable=True,
                 created_by=member.user,
