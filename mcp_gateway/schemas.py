@@ -8,8 +8,10 @@ fields the data comes from and cannot drift from it. Money stays a decimal strin
 
 from __future__ import annotations
 
+import typing
 from typing import Any, cast
 
+from drf_spectacular.drainage import get_override
 from drf_spectacular.types import OpenApiTypes
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from rest_framework import serializers
@@ -51,14 +53,25 @@ def _scalar(field: serializers.Field) -> tuple[Any, dict[str, Any]]:
         child, _ = _annotation(field.child) if field.child is not None else (Any, {})
         return list[child], {}  # type: ignore[valid-type]
     if isinstance(field, serializers.SerializerMethodField):
-        parent = field.parent
-        method = getattr(parent, field.method_name or f"get_{field.field_name}", None)
-        declared = getattr(method, "_spectacular_annotation", None)
-        if isinstance(declared, serializers.Field):
-            return _scalar(declared)
-        simple = {OpenApiTypes.BOOL: bool, OpenApiTypes.INT: int, OpenApiTypes.STR: str}
-        return simple.get(declared, Any) if isinstance(declared, OpenApiTypes) else Any, {}
+        return _method_type(field)
     return Any, {}
+
+
+def _method_type(field: serializers.SerializerMethodField) -> tuple[Any, dict[str, Any]]:
+    """A method field's type: its ``@extend_schema_field`` (a DRF field or a plain OpenAPI type), as
+    the REST schema reads it, or else the method's return annotation (``bool``, ``int``, ``str``)."""
+    method = getattr(field.parent, field.method_name or f"get_{field.field_name}", None)
+    if method is None:
+        return Any, {}
+    declared = get_override(method, "field")
+    if isinstance(declared, serializers.Field):
+        return _scalar(declared)
+    simple = {OpenApiTypes.BOOL: bool, OpenApiTypes.INT: int, OpenApiTypes.STR: str}
+    if isinstance(declared, OpenApiTypes):
+        return simple.get(declared, Any), {}
+    returned = typing.get_type_hints(method).get("return")
+    plain = [t for t in typing.get_args(returned) if t is not type(None)] if typing.get_args(returned) else [returned]
+    return (plain[0], {}) if len(plain) == 1 and plain[0] in (bool, int, str) else (Any, {})
 
 
 def _annotation(field: serializers.Field) -> tuple[Any, dict[str, Any]]:

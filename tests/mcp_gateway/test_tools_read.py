@@ -290,6 +290,52 @@ def test_the_sdk_publishes_each_schema_and_does_not_validate_results_again():
         assert tool.fn_metadata.output_model is None, tool.name
 
 
+def _untyped(schema: Any, path: str = "") -> list[str]:
+    """Where a published schema accepts anything: an empty schema, or an ``anyOf`` holding one."""
+    if isinstance(schema, list):
+        return [hole for i, item in enumerate(schema) for hole in _untyped(item, f"{path}[{i}]")]
+    if not isinstance(schema, dict):
+        return []
+    if schema == {}:
+        return [path]
+    return [hole for key, value in schema.items() for hole in _untyped(value, f"{path}/{key}")]
+
+
+def _published() -> dict[str, dict[str, Any]]:
+    return {tool.name: tool.output_schema or {} for tool in anyio.run(build_server().list_tools)}
+
+
+def test_every_published_output_field_has_a_type():
+    """Method fields take their type from ``@extend_schema_field`` or the method's return
+    annotation: money is a decimal string, flags are booleans, never "anything"."""
+    published = _published()
+
+    assert {name: _untyped(schema) for name, schema in published.items() if _untyped(schema)} == {}
+    entry = published["list_time_entries"]["properties"]["items"]["items"]["properties"]
+    for money in ("billable_amount", "cost_amount"):
+        assert (entry[money]["type"], entry[money]["pattern"]) == (["string", "null"], r"^-?\d+(\.\d+)?$")
+    assert entry["invoiced"]["type"] == ["boolean", "null"]
+    invoice = published["get_invoice"]["properties"]
+    assert invoice["pdf_ready"]["type"] == ["boolean", "null"]
+    expense = published["list_expenses"]["properties"]["items"]["items"]["properties"]
+    assert (expense["has_receipt"]["type"], expense["invoiced"]["type"]) == (["boolean", "null"], ["boolean", "null"])
+
+
+def test_a_page_of_entries_validates_against_its_published_schema(member, billable_project):
+    """What a client checks: a billable entry's amount (a string) and a withheld cost (null) both fit."""
+    import jsonschema
+
+    human_entry(member, billable_project, hours=2)
+    schema = _published()["list_time_entries"]
+    page = ok(call(agent(member), "list_time_entries"))
+
+    [item] = page["items"]
+    assert (item["billable_amount"], item["cost_amount"], item["invoiced"]) == ("200.00", None, False)
+    jsonschema.validate(page, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**page, "items": [{**item, "billable_amount": 200}]}, schema)
+
+
 def test_a_forged_cursor_is_invalid_and_an_entry_on_the_page_boundary_is_neither_lost_nor_repeated(
     member, billable_project
 ):
