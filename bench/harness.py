@@ -136,6 +136,20 @@ async def audit_queue_drained(redis_url: str, timeout: float = 120) -> None:
     raise RuntimeError(f"the audit queue did not drain within {timeout:g} s")
 
 
+def redis_flush(redis_url: str) -> None:
+    """Empty the Redis database of ``redis_url`` (the bench's own: queue, retries, cache)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        dropped = client.dbsize()
+        client.flushdb()
+    finally:
+        client.close()
+    if dropped:
+        log(f"emptied {redis_url}: {dropped} keys of earlier runs")
+
+
 def worker_pids(master_pid: int) -> list[int]:
     """The gunicorn master's worker processes."""
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
