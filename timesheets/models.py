@@ -26,10 +26,14 @@ class EntrySource(models.TextChoices):
     IMPORT = "import", "Import"
 
 
+def week_start_for(workspace: Workspace, day: date) -> date:
+    """The first day of the workspace week that contains ``day``."""
+    return day - timedelta(days=(day.weekday() - workspace.week_start) % 7)
+
+
 def workspace_week(workspace: Workspace, moment: datetime) -> date:
     """The first day of the workspace week holding ``moment`` (in the workspace's time zone)."""
-    day = moment.astimezone(workspace.tzinfo).date()
-    return day - timedelta(days=(day.weekday() - workspace.week_start) % 7)
+    return week_start_for(workspace, moment.astimezone(workspace.tzinfo).date())
 
 
 class TimeEntry(models.Model):

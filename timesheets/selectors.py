@@ -24,7 +24,7 @@ from django.db.models import (
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
-from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
+from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus, week_start_for
 from timetracker.compiled import ID, Param, values_rows
 from workspaces import policies
 from workspaces.errors import Forbidden
@@ -39,11 +39,6 @@ LOCKING_STATUSES = (TimesheetStatus.SUBMITTED, TimesheetStatus.APPROVED)
 def local_date(workspace: Workspace, moment: datetime) -> date:
     """The calendar date of ``moment`` in the workspace's time zone."""
     return timezone.localtime(moment, workspace.tzinfo).date()
-
-
-def week_start_for(workspace: Workspace, day: date) -> date:
-    """The first day of the workspace week that contains ``day``."""
-    return day - timedelta(days=(day.weekday() - workspace.week_start) % 7)
 
 
 class WeekStart(Func):
