@@ -26,7 +26,7 @@ from workspaces.models import (
     User,
     Workspace,
 )
-from workspaces.services import WEEK_FIELDS
+from workspaces.services import workspace_settings_saved
 from workspaces.signin import ThrottledAdminAuthenticationForm
 from workspaces.tabular import csv_lines
 
@@ -111,10 +111,8 @@ class WorkspaceAdmin(AuditedAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            if change and WEEK_FIELDS.intersection(form.changed_data):
-                from timesheets.services import entry_weeks_recompute  # timesheets builds on workspaces
-
-                entry_weeks_recompute(workspace=obj)
+            if change:
+                workspace_settings_saved(workspace=obj, changed=form.changed_data)
 
 
 @admin.register(Membership)

@@ -142,12 +142,19 @@ def workspace_update(*, actor: Principal, data: Mapping[str, Any]) -> Workspace:
     changed = apply_updates(workspace, data, allowed=WORKSPACE_FIELDS)
     validate_instance(workspace)
     workspace.save(update_fields=changed or None)
+    workspace_settings_saved(workspace=workspace, changed=changed)
+    audit.record(action="workspace.update", actor=actor, target=workspace, detail={"fields": sorted(changed)})
+    return workspace
+
+
+def workspace_settings_saved(*, workspace: Workspace, changed: Iterable[str]) -> None:
+    """What follows a saved change of the workspace's settings, however it was made (this module's
+    ``workspace_update``, Django admin): a new time zone or first weekday moves every entry into
+    the week it now counts in. Call it in the transaction that saved the workspace."""
     if WEEK_FIELDS.intersection(changed):
         from timesheets.services import entry_weeks_recompute  # timesheets builds on workspaces
 
         entry_weeks_recompute(workspace=workspace)
-    audit.record(action="workspace.update", actor=actor, target=workspace, detail={"fields": sorted(changed)})
-    return workspace
 
 
 @transaction.atomic
