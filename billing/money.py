@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F
-from django.db.models.expressions import CombinedExpression
+from django.db.models import DecimalField
 
 CENT = Decimal("0.01")
 SECONDS_PER_HOUR = Decimal(3600)
-# Seconds × hourly rate, summed in the database before dividing by 3600 (reports, budgets).
+# Seconds × hourly rate, summed in the database before dividing by 3600 (cost in reports).
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
-
-
-def rate_seconds() -> ExpressionWrapper[CombinedExpression]:
-    """An entry's ``duration_seconds × billable_rate`` in SQL, as money (divide the sum by 3600)."""
-    return ExpressionWrapper(F("duration_seconds") * F("billable_rate"), output_field=MONEY)
+# Entries store their billable money as an exact integer, the rate in cents × the seconds
+# (``TimeEntry.billable_cent_seconds``); a sum of it divided by this is money.
+CENT_SECONDS_PER_HOUR = Decimal(360_000)
 
 
 def round_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money_of_cent_seconds(total: int | str | Decimal | None) -> Decimal:
+    """The money of a sum of entries' ``billable_cent_seconds`` (none → 0.00), rounded half-up once."""
+    return round_money(Decimal(total or 0) / CENT_SECONDS_PER_HOUR)
 
 
 def amount_for(seconds: int, rate: Decimal | None) -> Decimal:

@@ -27,7 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
-from billing.money import MONEY, SECONDS_PER_HOUR, rate_seconds, round_money
+from billing.money import MONEY, SECONDS_PER_HOUR, money_of_cent_seconds, round_money
 from timesheets.models import EntryState, TimeEntry
 from timesheets.selectors import (
     EntryScope,
@@ -334,7 +334,6 @@ def profitability(*, actor: Principal, date_from: date, date_to: date, group_by:
     policies.ensure(actor, Perm.TIME_VIEW_ALL)
     sensitive = policies.can_view_sensitive(actor)
     key, label = GROUPS[group_by]
-    revenue_expr = rate_seconds()
     cost_expr = ExpressionWrapper(
         F("duration_seconds") * Coalesce(F("cost_rate"), Value(Decimal("0"))), output_field=MONEY
     )
@@ -346,7 +345,7 @@ def profitability(*, actor: Principal, date_from: date, date_to: date, group_by:
         .values(key, label)
         .annotate(
             seconds=Coalesce(Sum("duration_seconds"), 0, output_field=IntegerField()),
-            revenue=Coalesce(Sum(revenue_expr, filter=Q(billable=True)), zero),
+            revenue=Coalesce(Sum("billable_cent_seconds", filter=Q(billable=True)), 0),
             cost=Coalesce(Sum(cost_expr), zero),
             entries=Count("id"),
         )
@@ -355,7 +354,7 @@ def profitability(*, actor: Principal, date_from: date, date_to: date, group_by:
     rows = []
     total_revenue = total_cost = Decimal("0.00")
     for r in rows_qs:
-        revenue = round_money(r["revenue"] / SECONDS_PER_HOUR)
+        revenue = money_of_cent_seconds(r["revenue"])
         cost = round_money(r["cost"] / SECONDS_PER_HOUR)
         total_revenue += revenue
         total_cost += cost

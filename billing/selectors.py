@@ -24,7 +24,7 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from billing.models import Expense, Invoice
-from billing.money import SECONDS_PER_HOUR, rate_seconds, round_money
+from billing.money import SECONDS_PER_HOUR, money_of_cent_seconds, round_money
 from timesheets.models import EntryState, TimeEntry
 from timesheets.selectors import day_start_utc
 from timetracker.compiled import ID, Param, values_rows
@@ -130,10 +130,7 @@ def _budget_query(actor: Principal, *, one_project: bool) -> QuerySet[Any]:
             sums=JSONObject(
                 seconds=Coalesce(Sum("duration_seconds", filter=active), 0),
                 # As text: a JSON number would come back a float.
-                rate_seconds=Cast(
-                    Sum(rate_seconds(), filter=active & Q(billable=True)),
-                    CharField(),
-                ),
+                cent_seconds=Cast(Sum("billable_cent_seconds", filter=active & Q(billable=True)), CharField()),
                 draft_seconds=Coalesce(Sum("duration_seconds", filter=Q(state=EntryState.DRAFT)), 0),
             )
         )
@@ -180,7 +177,7 @@ def budget_health(*, actor: Principal, as_of: date | None = None, project: Proje
         used_hours = (Decimal(sums.get("seconds", 0)) / SECONDS_PER_HOUR).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_UP
         )
-        used_amount = round_money(Decimal(sums.get("rate_seconds") or 0) / SECONDS_PER_HOUR)
+        used_amount = money_of_cent_seconds(sums.get("cent_seconds"))
         percents = [
             p for p in (_percent(used_hours, budget_hours), _percent(used_amount, budget_amount)) if p is not None
         ]

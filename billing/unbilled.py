@@ -8,12 +8,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DateField, DateTimeField, Exists, F, OuterRef, QuerySet, Sum, Value
+from django.db.models import DateField, DateTimeField, Exists, F, OuterRef, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.models import Expense
-from billing.money import MONEY, SECONDS_PER_HOUR, rate_seconds, round_money
+from billing.money import money_of_cent_seconds
 from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus
 from timesheets.selectors import WeekStart, day_start_utc
 from timetracker.compiled import ID, Param, values_rows
@@ -91,7 +91,7 @@ def _unbilled_time() -> QuerySet[Any]:
         .values("project_id")
         .annotate(
             seconds=Sum("duration_seconds"),
-            money=Coalesce(Sum(rate_seconds()), Value(Decimal("0"), output_field=MONEY)),
+            cent_seconds=Coalesce(Sum("billable_cent_seconds"), 0),
         )
         .order_by()
     )
@@ -160,12 +160,12 @@ def unbilled(*, actor: Principal, as_of: date | None = None) -> Unbilled:
     )
     named = _client_projects(workspace, {r["project_id"] for r in [*time_rows, *expense_rows]})
     projects: dict[int, dict[str, Any]] = {
-        pk: {**names, "seconds": 0, "money": Decimal("0"), "expenses": Decimal("0.00")} for pk, names in named.items()
+        pk: {**names, "seconds": 0, "cent_seconds": 0, "expenses": Decimal("0.00")} for pk, names in named.items()
     }
     for r in time_rows:
         if (s := projects.get(r["project_id"])) is not None:
             s["seconds"] += r["seconds"]
-            s["money"] += r["money"]
+            s["cent_seconds"] += r["cent_seconds"]
     for r in expense_rows:
         if (s := projects.get(r["project_id"])) is not None:
             s["expenses"] += r["amount"]
@@ -177,7 +177,7 @@ def unbilled(*, actor: Principal, as_of: date | None = None) -> Unbilled:
                 project_id=project_id,
                 project_name=s["name"],
                 seconds=s["seconds"],
-                time_amount=round_money(s["money"] / SECONDS_PER_HOUR),
+                time_amount=money_of_cent_seconds(s["cent_seconds"]),
                 expense_amount=s["expenses"],
             )
         )
