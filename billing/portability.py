@@ -35,17 +35,6 @@ CONNECTION_FIELDS = (
 )  # fmt: skip
 
 
-MEMBER_FIELDS = (
-    "id", "user_id", "user__username", "user__email", "role", "is_active", "weekly_capacity_hours",
-    "billable_rate", "cost_rate", "created_at", "deactivated_at",
-)  # fmt: skip
-# No key hash: a secret's hash stays where it is.
-CONNECTION_FIELDS = (
-    "id", "kind", "user_id", "application_id", "label", "scopes", "allow_sensitive", "key_prefix",
-    "created_at", "last_used_at", "revoked_at", "revoked_by_id",
-)  # fmt: skip
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
