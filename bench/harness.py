@@ -81,7 +81,7 @@ def running(command: list[str], env: dict[str, str], log_path: Path) -> Iterator
 
 
 def gunicorn(app: str, port: int, workers: int = 2) -> list[str]:
-    """The web command of docker/entrypoint.sh, on loopback."""
+    """The web command of docker/entrypoint.sh, on loopback (tests/docker checks they match)."""
     return [
         str(BIN / "gunicorn"),
         app,
@@ -89,10 +89,13 @@ def gunicorn(app: str, port: int, workers: int = 2) -> list[str]:
         "uvicorn_worker.UvicornWorker",
         "--bind",
         f"127.0.0.1:{port}",
+        "--reuse-port",
         "--workers",
         str(workers),
         "--worker-tmp-dir",
         "/dev/shm",  # noqa: S108 - as docker/entrypoint.sh: heartbeat files in memory
+        "--access-logfile",
+        "-",  # into the run's web.log, as production logs every request
     ]
 
 

@@ -8,9 +8,14 @@ case "${1:-web}" in
     # Every web replica migrates before serving; with several replicas, run
     # `manage migrate` once beforehand so they do not race.
     python manage.py migrate --noinput
+    # --reuse-port: each worker listens on its own socket and the kernel spreads new connections
+    # over them. On one shared socket, whichever worker is awake accepts a burst of keep-alive
+    # connections (a proxy's pool, an integration's client) and keeps them all: bench/ saw one
+    # worker at a full core and the other idle (bench/README, eleventh round).
     exec gunicorn timetracker.asgi:application \
       -k uvicorn_worker.UvicornWorker \
       --bind 0.0.0.0:8000 \
+      --reuse-port \
       --workers "${WEB_CONCURRENCY:-2}" \
       --worker-tmp-dir /dev/shm \
       --access-logfile -

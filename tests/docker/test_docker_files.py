@@ -178,7 +178,7 @@ def test_web_migrates_then_serves_the_asgi_app_with_uvicorn_workers(stand_ins):
     assert log.read_text().splitlines() == [
         "python manage.py migrate --noinput",
         "gunicorn timetracker.asgi:application -k uvicorn_worker.UvicornWorker --bind 0.0.0.0:8000"
-        " --workers 3 --worker-tmp-dir /dev/shm --access-logfile -",
+        " --reuse-port --workers 3 --worker-tmp-dir /dev/shm --access-logfile -",
     ]
 
 
@@ -194,7 +194,7 @@ def test_no_argument_means_web_with_two_workers(stand_ins):
     assert run_entrypoint(env).returncode == 0
     assert log.read_text().splitlines()[-1] == (
         "gunicorn timetracker.asgi:application -k uvicorn_worker.UvicornWorker --bind 0.0.0.0:8000"
-        " --workers 2 --worker-tmp-dir /dev/shm --access-logfile -"
+        " --reuse-port --workers 2 --worker-tmp-dir /dev/shm --access-logfile -"
     )
 
 
@@ -407,6 +407,18 @@ def test_gunicorn_accepts_the_entrypoint_command_line(stand_ins):
         [str(gunicorn), "--check-config", *gunicorn_args], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_bench_serves_the_web_command_of_the_entrypoint(stand_ins):
+    from bench import harness
+
+    env, log = stand_ins
+    assert run_entrypoint(env, "web").returncode == 0
+    production = log.read_text().splitlines()[-1].split()[1:]
+    bench = harness.gunicorn("timetracker.asgi:application", 8000)[1:]
+
+    # the same arguments but the address: the bench listens on loopback
+    assert bench == [arg.replace("0.0.0.0:", "127.0.0.1:") for arg in production]
 
 
 def test_celery_finds_the_app_the_way_celery_a_timetracker_does():
