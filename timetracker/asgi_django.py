@@ -8,7 +8,8 @@ about fifteen thread hops a request. Measured in-process: 2.1 ms of CPU for a 40
 0.3 ms under WSGI, and 7.5 ms against 5.4 ms for a REST POST (bench/README.md, seventh round).
 
 Here the chain is built sync, as for WSGI, and entered with one ``sync_to_async``, on a thread
-kept from an earlier request (:class:`RequestThreads`). What stays
+kept from an earlier request (:class:`RequestThreads`), by at most ``WEB_THREADS`` requests of a
+process at once (:class:`RequestSlots`). What stays
 async is Django's: reading the body, the request signals, and sending the response (streamed
 exports still stream from an async iterator, ``workspaces/tabular.py``). No library offers this;
 Django documents the cost ("a thread per request ... to emulate a synchronous environment")
@@ -17,10 +18,12 @@ without a switch for it.
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpRequest, HttpResponseBase
 
@@ -52,10 +55,36 @@ class RequestThreads:
             executor.shutdown(wait=False)
 
 
+class RequestSlots:
+    """At most ``size`` requests of this process in Django's sync code at once; the rest wait in
+    the event loop, holding no thread and no database connection, as in a threaded WSGI server.
+
+    Django's ASGI handler runs every request at once, each in its thread, and under the GIL they
+    slow one another. Where requests queue on a lock (one member's time writes, serialized by the
+    member's row lock) that costs throughput: the lock holder waits for the GIL between its round
+    trips while other threads of its process run, and so holds the lock longer. Served, 16
+    concurrent POSTs for one member: the lock held 3.8-4.1 ms a write with no limit, 3.1-3.2 ms
+    with 2 a process; 245-259 against 310-313 writes/s (bench/README, eleventh round). A semaphore
+    per event loop: one per process when served, one per test's loop in tests.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.semaphore = asyncio.Semaphore(size)
+
+    def here(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:
+            self.loop, self.semaphore = loop, asyncio.Semaphore(self.size)
+        return self.semaphore
+
+
 class SyncStackASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
         self.threads = RequestThreads()
+        self.slots = RequestSlots(settings.WEB_THREADS)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":  # as Django's handler answers
@@ -73,5 +102,8 @@ class SyncStackASGIHandler(ASGIHandler):
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         # thread_sensitive: the same thread as the view would have had, so the request's
         # database connection is the one the request_finished signal closes.
-        response: HttpResponseBase = await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        # Only the sync part takes a slot: reading the body came before, and sending the response
+        # (a streamed export included) comes after.
+        async with self.slots.here():
+            response: HttpResponseBase = await sync_to_async(self.get_response, thread_sensitive=True)(request)
         return response

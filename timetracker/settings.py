@@ -101,6 +101,16 @@ TEMPLATES = [
     },
 ]
 
+# Requests one web process runs in Django at once; more wait in its event loop (the /mcp
+# endpoint is not counted). Two keeps the GIL from slowing a lock's holder (timetracker.asgi_django);
+# raise it when the database is far away and requests spend most of their time waiting on it.
+try:
+    WEB_THREADS = int(os.environ.get("WEB_THREADS") or "2")
+except ValueError:
+    WEB_THREADS = 0
+if WEB_THREADS < 1:
+    raise ImproperlyConfigured(f"WEB_THREADS must be a whole number of at least 1, not {os.environ['WEB_THREADS']!r}.")
+
 # Database: DATABASE_URL, or a SQLite file under var/ for the zero-setup local run.
 DATABASES = {
     "default": dj_database_url.parse(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from unittest.mock import patch
 
 import pytest
 from asgiref.sync import SyncToAsync, sync_to_async
+from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db import connections
 from django.test import Client
@@ -23,6 +25,7 @@ from tests.conftest import principal_for
 from tests.factories import AuditEventFactory
 from timesheets.models import TimeEntry
 from timetracker.asgi import django_application
+from timetracker.asgi_django import RequestSlots
 from workspaces import connection_services
 from workspaces.models import AuditEvent
 
@@ -211,7 +214,8 @@ async def test_each_request_runs_on_one_kept_thread_and_gives_its_connection_bac
 
 
 async def test_concurrent_requests_run_on_threads_of_their_own(db):
-    meet = threading.Barrier(3, timeout=10)  # passes only if the three views run at once
+    assert settings.WEB_THREADS == 2
+    meet = threading.Barrier(2, timeout=10)  # passes only if the two views run at once
     original = django_application.get_response
 
     def meeting(request: Any) -> Any:
@@ -219,9 +223,48 @@ async def test_concurrent_requests_run_on_threads_of_their_own(db):
         return original(request)
 
     with request_threads() as seen, patch.object(django_application, "get_response", meeting):
-        answers = await asyncio.gather(*(asgi("GET", "/healthz") for _ in range(3)))
+        answers = await asyncio.gather(*(asgi("GET", "/healthz") for _ in range(2)))
 
-    assert [answer.status for answer in answers] == [200, 200, 200]
+    assert [answer.status for answer in answers] == [200, 200]
     threads = {thread for step, thread in seen if step == "started"}
-    assert len(threads) == 3
+    assert len(threads) == 2
     assert {thread for step, thread in seen if step == "finished"} == threads
+
+
+async def test_no_more_than_web_threads_requests_run_in_django_at_once(db):
+    # given views that each take 50 ms, and a count of how many run at the same moment
+    running, most = 0, 0
+    guard = threading.Lock()
+    original = django_application.get_response
+
+    def slow(request: Any) -> Any:
+        nonlocal running, most
+        with guard:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with guard:
+            running -= 1
+        return original(request)
+
+    # when eight requests arrive together
+    with patch.object(django_application, "get_response", slow):
+        answers = await asyncio.gather(*(asgi("GET", "/healthz") for _ in range(8)))
+
+    # then all are answered, two at a time (WEB_THREADS), the others waiting their turn
+    assert [answer.status for answer in answers] == [200] * 8
+    assert most == settings.WEB_THREADS == 2
+
+
+def test_the_slots_follow_the_event_loop_they_are_used_in():
+    slots = RequestSlots(1)
+
+    async def take() -> asyncio.Semaphore:
+        async with slots.here():
+            assert slots.here().locked()  # the one slot is taken
+        return slots.here()
+
+    first, second = asyncio.run(take()), asyncio.run(take())
+    assert first is not second  # a semaphore bound to a closed loop is never used again
+    assert not first.locked()
+    assert not second.locked()  # and each slot was given back

@@ -19,6 +19,7 @@ CONFIG_VARS = {
     "REDIS_URL",
     "TIMETRACKER_VAR_DIR",
     "COMPILED_QUERIES_CHECK",
+    "WEB_THREADS",
 }
 SETUP = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'timetracker.settings'); django.setup()"
 TEST_DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/timetracker")
@@ -131,6 +132,22 @@ def test_an_allowed_hosts_list_without_hosts_is_refused(tmp_path):
     result = run(["-c", SETUP], env)
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+def test_web_threads_must_be_a_whole_number_of_at_least_one(tmp_path, value):
+    result = run(["-c", SETUP], {**production_env(tmp_path), "WEB_THREADS": value})
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[-1].endswith(f"WEB_THREADS must be a whole number of at least 1, not {value!r}.")
+
+
+def test_web_threads_defaults_to_two(tmp_path):
+    code = SETUP + "; from django.conf import settings; print(settings.WEB_THREADS)"
+    for env in (production_env(tmp_path), {**production_env(tmp_path), "WEB_THREADS": ""}):
+        result = run(["-c", code], env)
+        assert (result.returncode, result.stdout.strip()) == (0, "2"), result.stderr
+    result = run(["-c", code], {**production_env(tmp_path), "WEB_THREADS": "6"})
+    assert result.stdout.strip() == "6"
 
 
 @pytest.mark.django_db
