@@ -7,13 +7,13 @@ entry may name. The writes themselves: ``services.py``, ``timesheet_services.py`
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry
-from timesheets.selectors import WeekLock, entry_lock_reason, local_date
+from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, TimeEntry
+from timesheets.selectors import WeekLock, entry_lock_reason, local_date, overlapping
 from timetracker import compiled
 from timetracker.compiled import ID, Param
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
@@ -98,17 +98,7 @@ def ensure_no_overlap(
     """
     if workspace.overlap_policy != OverlapPolicy.FORBID:
         return
-    # An entry lasts at most MAX_ENTRY_SECONDS, so only the running timer or entries that started
-    # within that span before ``started_at`` can reach it: the (workspace, member, started_at) index.
-    earliest = started_at - timedelta(seconds=MAX_ENTRY_SECONDS)
-    qs = TimeEntry.objects.filter(workspace=workspace, member=member, state=EntryState.ACTIVE).filter(
-        Q(ended_at__isnull=True) | Q(ended_at__gt=started_at, started_at__gte=earliest)
-    )
-    if ended_at is not None:
-        qs = qs.filter(started_at__lt=ended_at)
-    if exclude_id is not None:
-        qs = qs.exclude(pk=exclude_id)
-    clash = qs.order_by("started_at").first()
+    clash = overlapping(workspace, member.pk, started_at, ended_at, exclude_id).order_by("started_at").first()
     if clash is not None:
         until = f"{clash.ended_at:%H:%M}" if clash.ended_at else "now (running)"
         raise Conflict(

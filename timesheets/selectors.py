@@ -24,7 +24,7 @@ from django.db.models import (
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
-from timesheets.models import EntryState, TimeEntry, Timesheet, TimesheetStatus, week_start_for
+from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry, Timesheet, TimesheetStatus, week_start_for
 from timetracker.compiled import ID, Param, values_rows
 from workspaces import policies
 from workspaces.errors import Forbidden
@@ -286,6 +286,31 @@ def time_entry_get_own(*, actor: Principal, entry_id: object) -> TimeEntry:
 LONG_DAY_SECONDS = 10 * 3600
 
 
+def overlapping(
+    workspace: Workspace,
+    member_id: int,
+    started_at: datetime,
+    ended_at: datetime | None,
+    exclude_id: int | None = None,
+) -> QuerySet[TimeEntry]:
+    """The member's active time that overlaps ``[started_at, ended_at)`` (to the open end of a timer).
+
+    An entry lasts at most MAX_ENTRY_SECONDS, so only the running timer or entries that started
+    within that span before ``started_at`` can reach it: the (workspace, member, started_at) index
+    and the running-timer index, OR-ed. Unbounded, the search read every earlier entry of the
+    member (bench/: 9.5 ms against 0.03 ms for a member with two years of time).
+    """
+    earliest = started_at - timedelta(seconds=MAX_ENTRY_SECONDS)
+    qs = TimeEntry.objects.filter(workspace=workspace, member_id=member_id, state=EntryState.ACTIVE).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=started_at, started_at__gte=earliest)
+    )
+    if ended_at is not None:
+        qs = qs.filter(started_at__lt=ended_at)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    return qs
+
+
 def time_entry_warnings(*, entry: TimeEntry) -> list[str]:
     """What a person would want to know about an entry just written: it waits in the review queue,
     it overlaps the member's other time (where overlaps are allowed), its day is long. Two queries."""
@@ -296,12 +321,9 @@ def time_entry_warnings(*, entry: TimeEntry) -> list[str]:
     if entry.ended_at is None:
         return warnings
     same_member = TimeEntry.objects.filter(workspace=workspace, member_id=entry.member_id).exclude(pk=entry.pk)
-    if workspace.overlap_policy == OverlapPolicy.ALLOW:
-        overlapping = same_member.filter(state=EntryState.ACTIVE, started_at__lt=entry.ended_at).filter(
-            Q(ended_at__isnull=True) | Q(ended_at__gt=entry.started_at)
-        )
-        if overlapping.exists():
-            warnings.append("It overlaps another entry of the same person.")
+    allowed = workspace.overlap_policy == OverlapPolicy.ALLOW
+    if allowed and overlapping(workspace, entry.member_id, entry.started_at, entry.ended_at, entry.pk).exists():
+        warnings.append("It overlaps another entry of the same person.")
     on = local_date(workspace, entry.started_at)
     others = same_member.filter(
         started_at__gte=day_start_utc(workspace, on), started_at__lt=day_start_utc(workspace, on + timedelta(days=1))

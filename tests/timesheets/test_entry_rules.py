@@ -2,12 +2,23 @@
 
 from datetime import UTC, datetime, timedelta
 
+import factory
 import pytest
+from django.db import connection
 
-from tests.factories import MembershipFactory, ProjectFactory, TagFactory, TaskFactory, TimesheetFactory
+from tests.factories import (
+    MembershipFactory,
+    ProjectFactory,
+    TagFactory,
+    TaskFactory,
+    TimeEntryFactory,
+    TimesheetFactory,
+    finished_entry,
+)
 from tests.timesheets.conftest import MONDAY, berlin
 from timesheets import services
 from timesheets.models import TimeEntry, TimesheetStatus
+from timesheets.selectors import overlapping
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from workspaces.models import AuditEvent, OverlapPolicy, ProjectStatus, Role
 
@@ -104,6 +115,51 @@ def test_a_running_timer_overlaps_everything_after_its_start(as_member, project)
             datetime.now(UTC) - timedelta(hours=1),
             datetime.now(UTC) - timedelta(minutes=30),
         )
+
+
+def test_overlapping_finds_a_day_long_entry_and_a_timer_older_than_a_day(member, project, workspace):
+    # given an entry from 09:00 the day before lasting 23 h 30 (till 08:30 on Monday), a timer
+    # running for three days, an entry two days back, and one that ends as the new time starts
+    day_long = finished_entry(member, project, berlin(MONDAY, 9) - timedelta(days=1), 23 * 3600 + 1800)
+    timer = TimeEntryFactory(
+        member=member, project=project, started_at=berlin(MONDAY, 8) - timedelta(days=3), ended_at=None
+    )
+    finished_entry(member, project, berlin(MONDAY, 9) - timedelta(days=2), 3600)
+    finished_entry(member, project, berlin(MONDAY, 7), 3600)  # 07:00-08:00
+
+    found = overlapping(workspace, member.pk, berlin(MONDAY, 8), berlin(MONDAY, 9))
+
+    assert set(found) == {day_long, timer}
+    assert set(overlapping(workspace, member.pk, berlin(MONDAY, 8), berlin(MONDAY, 9), exclude_id=timer.pk)) == {
+        day_long
+    }
+
+
+def test_overlapping_reads_only_the_last_day_of_a_long_history(member, project, workspace):
+    # given two years of a member's time before Monday
+    TimeEntryFactory.create_batch(
+        600,
+        member=member,
+        project=project,
+        started_at=factory.Iterator([berlin(MONDAY, 9) - timedelta(days=d) for d in range(1, 601)]),
+        ended_at=factory.LazyAttribute(lambda e: e.started_at + timedelta(hours=1)),
+        duration_seconds=3600,
+    )
+    sql, params = (
+        overlapping(workspace, member.pk, berlin(MONDAY, 9), berlin(MONDAY, 10)).values("pk").query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE timesheets_timeentry")  # planned as on a real table, not an empty one
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0][0]["Plan"]
+
+    def rows_read(node: dict) -> int:
+        scanned = node["Node Type"].endswith("Scan")
+        own = node["Actual Rows"] + node.get("Rows Removed by Filter", 0) if scanned else 0
+        return own + sum(rows_read(child) for child in node.get("Plans", []))
+
+    # then the scans read the entry of the day before (and its index entry), not the 600
+    assert rows_read(plan) <= 10
 
 
 # --- locks ------------------------------------------------------------------------------------
