@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from billing.exports import ENTRY_COLUMNS, entry_rows
 from billing.money import amount_for
 from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry
-from timesheets.presenters import entry_row, entry_values, present_entries
+from timesheets.presenters import entry_values, present_entries, present_entry
 from timesheets.selectors import time_entry_get, time_entry_list, timer_get
 from timesheets.services import (
     time_entry_create,
@@ -143,8 +143,7 @@ def entry_out(view: WorkspaceAPIView, entry: TimeEntry) -> Any:
 
 def entry_reloaded(view: WorkspaceAPIView, entry: TimeEntry) -> Any:
     """An entry as written by a service, read back with everything the output shows (one query on PostgreSQL)."""
-    rows = entry_row(workspace_id=view.principal.workspace.pk, entry_id=entry.pk)
-    return present_entries(rows, view.principal)[0]
+    return present_entry(view.principal, entry.pk)
 
 
 # --- time entries ---------------------------------------------------------------------------------

@@ -85,6 +85,12 @@ def entry_row(*, workspace_id: int, entry_id: int) -> list[dict[str, Any]]:
     )
 
 
+def present_entry(principal: Principal, entry_id: int) -> dict[str, Any]:
+    """An entry of the principal's workspace that a service has just written, read back and
+    presented as a page presents it (one compiled query on PostgreSQL): REST and MCP answers alike."""
+    return present_entries(entry_row(workspace_id=principal.workspace.pk, entry_id=entry_id), principal)[0]
+
+
 @cache
 def _tags_subquery() -> ArraySubquery:
     """The row's tags as a PostgreSQL array of ``{id, name}``; built once (it refers only to the

@@ -18,11 +18,10 @@ from timesheets.api import EntryOutput
 from timesheets.api_timesheets import TimesheetOutput
 from timesheets.durations import duration_seconds
 from timesheets.models import EntryState, TimeEntry
-from timesheets.presenters import entry_values, present_entries
+from timesheets.presenters import entry_values, present_entries, present_entry
 from timesheets.selectors import (
     entry_scope,
     local_date,
-    time_entry_get,
     time_entry_get_own,
     time_entry_list_member,
     time_entry_warnings,
@@ -66,8 +65,8 @@ def _tags(caller: Principal, tag_ids: list[int]) -> list[Tag]:
 
 
 def _entry_out(caller: Principal, entry: TimeEntry) -> Any:
-    fresh = time_entry_get(actor=caller, entry_id=entry.pk)
-    return shaped(EntryOutput, fresh, caller)
+    """The entry a tool has just written, read back as list_time_entries presents entries."""
+    return present_entry(caller, entry.pk)
 
 
 # --- reads ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from billing.reports import hours_summary
 from tests.conftest import principal_for
+from tests.factories import TagFactory
 from tests.mcp_gateway.conftest import human_entry
 from tests.mcp_gateway.helpers import agent, call, connection_of, error_code, ok
 from timesheets.models import EntryState, TimeEntry
@@ -124,6 +125,21 @@ def test_the_same_idempotency_key_replays_and_never_duplicates(member, internal_
     other = call(caller, "log_time", idempotency_key="k-1", project_id=internal_project.pk, duration="2h")
     assert error_code(other) == "conflict"
     assert TimeEntry.objects.filter(connection=caller.connection).count() == 1
+
+
+def test_the_entry_a_write_answers_with_is_the_entry_list_time_entries_shows(member, billable_project):
+    # given an agent without sensitive access, and tags on the entry it logs
+    caller = agent(member)
+    tag = TagFactory(workspace=member.workspace, name="Deep work")
+
+    written = ok(
+        call(caller, "log_time", project_id=billable_project.pk, duration="45m", tag_ids=[tag.pk], description="Notes")
+    )
+
+    listed = ok(call(caller, "list_time_entries", limit=5))["items"]
+    assert [item for item in listed if item["id"] == written["entry"]["id"]] == [written["entry"]]
+    assert written["entry"]["tags"] == [{"id": tag.pk, "name": "Deep work"}]
+    assert written["entry"]["cost_amount"] is None  # redacted as in the list
 
 
 def test_timer_start_and_stop(member, internal_project):
