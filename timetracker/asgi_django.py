@@ -71,11 +71,11 @@ class RequestSlots:
     def __init__(self, size: int) -> None:
         self.size = size
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.semaphore = asyncio.Semaphore(size)
+        self.semaphore: asyncio.Semaphore | None = None  # made in the first loop that asks
 
     def here(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
-        if loop is not self.loop:
+        if self.semaphore is None or loop is not self.loop:
             self.loop, self.semaphore = loop, asyncio.Semaphore(self.size)
         return self.semaphore
 
