@@ -109,6 +109,38 @@ def test_values_come_back_converted_as_django_reads_them():
     assert found == [{"day": date(2026, 3, 3), "sums": {"seconds": 600}}]
 
 
+def test_converters_are_looked_up_once_per_template_and_still_convert_every_call(settings, monkeypatch):
+    settings.COMPILED_QUERIES_CHECK = False
+    member = MembershipFactory()
+    project = ProjectFactory(workspace=member.workspace)
+    finished_entry(member, project, datetime(2026, 3, 2, 9, tzinfo=UTC), 600)
+    finished_entry(member, project, datetime(2026, 3, 3, 9, tzinfo=UTC), 60)
+    lookups = []
+    looked_up = JSONObject.get_db_converters
+
+    def counting(self: Any, connection: Any) -> Any:
+        lookups.append(1)
+        return looked_up(self, connection)
+
+    monkeypatch.setattr(JSONObject, "get_db_converters", counting)
+
+    def build() -> QuerySet[Any]:
+        return (
+            TimeEntry.objects.filter(
+                workspace_id=Param("workspace_id", ID), started_at__lt=Param("before", DateTimeField())
+            )
+            .values("workspace_id")
+            .annotate(sums=JSONObject(seconds=Sum("duration_seconds")))
+        )
+
+    key = ("test converters once", object())
+    first = values_rows(key, build, {"workspace_id": member.workspace_id, "before": datetime(2026, 3, 3, tzinfo=UTC)})
+    second = values_rows(key, build, {"workspace_id": member.workspace_id, "before": datetime(2026, 4, 1, tzinfo=UTC)})
+    assert first == [{"workspace_id": member.workspace_id, "sums": {"seconds": 600}}]  # JSON read into a dict
+    assert second == [{"workspace_id": member.workspace_id, "sums": {"seconds": 660}}]
+    assert len(lookups) == 1
+
+
 def test_reports_keep_workspaces_time_zones_and_members_apart(settings):
     settings.COMPILED_QUERIES_CHECK = False  # the keys alone must keep them apart
     compiled._templates.clear()
