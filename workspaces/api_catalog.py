@@ -122,6 +122,20 @@ class TagArchiveView(WorkspaceAPIView):
 # --- ids in the caller's workspace, and list filters ---------------------------------------------
 
 
+_NOTHING: dict[type[models.Model], QuerySet[Any]] = {}
+
+
+def _nothing(model: type[models.Model]) -> QuerySet[Any]:
+    """``model``'s empty queryset, one per model: what DRF wants as a related field's
+    ``queryset``, never evaluated (:meth:`InWorkspace.get_queryset` asks the selector). A
+    serializer copies its fields, calling ``__init__``, for every request; a new queryset each time
+    was a third of that (``bench/README``, twelfth round)."""
+    nothing = _NOTHING.get(model)
+    if nothing is None:
+        nothing = _NOTHING.setdefault(model, model._default_manager.none())
+    return nothing
+
+
 class InWorkspace(serializers.PrimaryKeyRelatedField):
     """The id of an object the caller may see in this workspace, resolved through a selector.
 
@@ -140,7 +154,7 @@ class InWorkspace(serializers.PrimaryKeyRelatedField):
     ) -> None:
         self.selector = selector
         self.find = find
-        super().__init__(queryset=model._default_manager.none(), **kwargs)
+        super().__init__(queryset=_nothing(model), **kwargs)
 
     def principal(self) -> Principal:
         principal = self.context.get("principal")

@@ -4,6 +4,7 @@ answers exactly as the selector's own ``.get()`` does, for every kind of input."
 from typing import Any
 
 import pytest
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 from tests.conftest import principal_for
@@ -69,3 +70,20 @@ def test_each_input_answers_as_the_selector_does(role):
     )
     assert answers[repr(2**63)] == ("refused", {"project": [f'Invalid pk "{2**63}" - object does not exist.']})
     assert answers[repr(True)] == ("refused", {"project": ["Incorrect type. Expected pk value, received bool."]})
+
+
+def test_every_copy_of_the_field_shares_one_empty_queryset_and_still_asks_the_selector():
+    """A serializer copies its fields for every request; the queryset DRF wants is made once per
+    model, is empty, and is never what an id is looked up in."""
+    workspace = WorkspaceFactory()
+    caller = MembershipFactory(workspace=workspace, role=Role.MANAGER)
+    project = ProjectFactory(workspace=workspace)
+    first, second = BySelector().fields["project"], BySelector().fields["project"]
+    assert isinstance(first, InWorkspace)
+    assert isinstance(second, InWorkspace)
+    assert first is not second
+    assert first.queryset is second.queryset
+    assert isinstance(first.queryset, QuerySet)
+    assert first.queryset.model is Project
+    assert list(first.queryset) == []
+    assert outcome(BySelector, principal_for(caller), project.pk)[:2] == ("found", project.pk)
