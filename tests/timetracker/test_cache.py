@@ -24,6 +24,19 @@ def test_every_cache_object_shares_one_client_and_pool():
     assert first._cache.get_client("a") is second._cache.get_client("b", write=True)
 
 
+def test_replies_are_parsed_by_hiredis():
+    """Every Redis call of a request (credential generation, rate counts, the audit queue) reads
+    its reply; redis-py does it in C when hiredis is installed, which the install asks for."""
+    cache = caches["default"]
+    assert isinstance(cache, SharedRedisCache)
+    client = cache._cache.get_client("parser-probe")
+    connection = client.connection_pool.get_connection()
+    try:
+        assert type(connection._parser).__name__ == "_HiredisParser"
+    finally:
+        client.connection_pool.release(connection)
+
+
 def test_the_shared_client_serves_many_threads_at_once():
     key = f"threads-probe-{uuid.uuid4().hex}"
 
