@@ -18,8 +18,7 @@ from billing.models import Expense
 from billing.selectors import expense_get, expense_list
 from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
-from workspaces.api_catalog import InWorkspace, VisibleProject, active_members, list_query
-from workspaces.models import Membership
+from workspaces.api_catalog import ActiveMember, VisibleProject, list_query
 from workspaces.policies import Perm
 
 
@@ -48,7 +47,7 @@ class ExpenseOutput(serializers.Serializer[Any]):
 
 
 class ExpenseQuery(serializers.Serializer[Any]):
-    member = InWorkspace(selector=active_members, model=Membership, required=False)
+    member = ActiveMember(required=False)
     project = VisibleProject(required=False)
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
@@ -68,7 +67,7 @@ class ExpenseCreateInput(ExpenseUpdateInput):
     date = serializers.DateField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text='e.g. "42.50"')
     category = serializers.CharField(max_length=60)
-    member = InWorkspace(selector=active_members, model=Membership, required=False, help_text="Managers: whose")
+    member = ActiveMember(required=False, help_text="Managers: whose")
 
 
 class ReceiptInput(serializers.Serializer[Any]):

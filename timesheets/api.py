@@ -33,12 +33,12 @@ from timesheets.services import (
 )
 from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
-from workspaces.api_catalog import InWorkspace, VisibleProject, active_members, list_query, visible_clients
-from workspaces.models import Client, Membership, Tag, Task
+from workspaces.api_catalog import ActiveMember, AnyMember, InWorkspace, VisibleProject, list_query, visible_clients
+from workspaces.models import Client, Tag, Task
 from workspaces.policies import Perm
 from workspaces.principals import Principal
 from workspaces.redaction import ENTRY_COST_FIELDS, RedactedSerializerMixin
-from workspaces.selectors import member_list, tag_list, task_list
+from workspaces.selectors import tag_list, task_list
 
 # --- ids in the caller's workspace ----------------------------------------------------------------
 
@@ -49,11 +49,6 @@ def visible_tasks(principal: Principal) -> QuerySet[Task]:
 
 def visible_tags(principal: Principal) -> QuerySet[Tag]:
     return tag_list(actor=principal, include_archived=True)
-
-
-def any_members(principal: Principal) -> QuerySet[Membership]:
-    """Every member, deactivated ones too: their past time stays readable."""
-    return member_list(actor=principal, include_inactive=True)
 
 
 class OffsetDateTime(serializers.DateTimeField):
@@ -150,7 +145,7 @@ def entry_reloaded(view: WorkspaceAPIView, entry: TimeEntry) -> Any:
 
 
 class EntryQuery(serializers.Serializer[Any]):
-    member = InWorkspace(selector=any_members, model=Membership, required=False, help_text="A member's id")
+    member = AnyMember(required=False, help_text="A member's id")
     project = VisibleProject(required=False, help_text="A project's id")
     client = InWorkspace(selector=visible_clients, model=Client, required=False, help_text="A client's id")
     task = InWorkspace(selector=visible_tasks, model=Task, required=False, help_text="A task's id")
@@ -190,9 +185,7 @@ class EntryCreateInput(EntryWriteFields):
         required=False, help_text="With duration_seconds: the day (workspace time); placed after that day's entries"
     )
     duration_seconds = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ENTRY_SECONDS)
-    member = InWorkspace(
-        selector=active_members, model=Membership, required=False, help_text="Managers: log for this member"
-    )
+    member = ActiveMember(required=False, help_text="Managers: log for this member")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
@@ -281,18 +274,18 @@ class TimerOutput(serializers.Serializer[Any]):
 
 
 class TimerQuery(serializers.Serializer[Any]):
-    member = InWorkspace(selector=any_members, model=Membership, required=False, help_text="Managers: this member's")
+    member = AnyMember(required=False, help_text="Managers: this member's")
 
 
 class TimerStartInput(EntryWriteFields):
     started_at = OffsetDateTime(required=False, help_text="Default now; not in the future")
     stop_running = serializers.BooleanField(default=False, help_text="Stop a running timer first (else 409)")
-    member = InWorkspace(selector=active_members, model=Membership, required=False)
+    member = ActiveMember(required=False)
 
 
 class TimerStopInput(StrictSerializer):
     ended_at = OffsetDateTime(required=False, help_text="Default now; required after 24 h")
-    member = InWorkspace(selector=active_members, model=Membership, required=False)
+    member = ActiveMember(required=False)
 
 
 class TimerView(WorkspaceAPIView):

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from timesheets.api import EntryOutput, any_members, entry_reloaded
+from timesheets.api import EntryOutput, entry_reloaded
 from timesheets.models import TimeEntry, Timesheet, TimesheetStatus
 from timesheets.review_services import (
     MAX_BULK,
@@ -30,8 +30,7 @@ from timesheets.timesheet_services import (
 from timesheets.week_selectors import timesheet_get, timesheet_list, timesheet_week_get
 from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
-from workspaces.api_catalog import InWorkspace, active_members, list_query
-from workspaces.models import Membership
+from workspaces.api_catalog import ActiveMember, AnyMember, list_query
 from workspaces.policies import Perm
 
 # --- timesheets -----------------------------------------------------------------------------------
@@ -73,7 +72,7 @@ class TimesheetDetailOutput(serializers.Serializer[Any]):
 
 
 class TimesheetQuery(serializers.Serializer[Any]):
-    member = InWorkspace(selector=any_members, model=Membership, required=False, help_text="A member's id")
+    member = AnyMember(required=False, help_text="A member's id")
     status = serializers.ChoiceField(choices=TimesheetStatus.choices, required=False)
     week_start_from = serializers.DateField(required=False, help_text="Weeks starting on or after this day")
     week_start_to = serializers.DateField(required=False, help_text="Weeks starting on or before this day")
@@ -81,9 +80,7 @@ class TimesheetQuery(serializers.Serializer[Any]):
 
 class SubmitInput(StrictSerializer):
     week_start = serializers.DateField(help_text="The first day of the week (workspace week start)")
-    member = InWorkspace(
-        selector=active_members, model=Membership, required=False, help_text="Managers: submit for this member"
-    )
+    member = ActiveMember(required=False, help_text="Managers: submit for this member")
 
 
 class RejectInput(StrictSerializer):
@@ -204,7 +201,7 @@ class DraftOutput(EntryOutput):
 
 
 class ReviewQuery(serializers.Serializer[Any]):
-    member = InWorkspace(selector=any_members, model=Membership, required=False, help_text="Managers: one member's")
+    member = AnyMember(required=False, help_text="Managers: one member's")
 
 
 class BulkInput(StrictSerializer):

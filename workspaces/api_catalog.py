@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from timetracker.compiled import in_id_range
+from workspaces import policies
 from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.models import Client, Membership, Project
@@ -26,6 +27,7 @@ from workspaces.redaction import CLIENT_CONTACT_FIELDS, RedactedSerializerMixin
 from workspaces.selectors import (
     client_get,
     client_list,
+    member_find,
     member_list,
     project_find,
     project_list,
@@ -200,6 +202,41 @@ class VisibleProject(InWorkspace):
 
 def active_members(principal: Principal) -> QuerySet[Membership]:
     return member_list(actor=principal)
+
+
+def any_members(principal: Principal) -> QuerySet[Membership]:
+    """Every member, deactivated ones too: their past time stays readable."""
+    return member_list(actor=principal, include_inactive=True)
+
+
+def find_active_member(principal: Principal, pk: int) -> Membership | None:
+    return member_find(actor=principal, member_id=pk)
+
+
+def find_any_member(principal: Principal, pk: int) -> Membership | None:
+    return member_find(actor=principal, member_id=pk, include_inactive=True)
+
+
+class _Member(InWorkspace):
+    def to_internal_value(self, data: Any) -> Any:
+        # A caller who may not see members is refused before the id is read, as the selector
+        # (member_list) refuses when DRF asks it for the queryset.
+        policies.ensure(self.principal(), Perm.MEMBER_VIEW)
+        return super().to_internal_value(data)
+
+
+class ActiveMember(_Member):
+    """The id of an active member of the workspace (the caller needs to see members)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(selector=active_members, model=Membership, find=find_active_member, **kwargs)
+
+
+class AnyMember(_Member):
+    """The id of a member of the workspace, deactivated ones too (filters on past time)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(selector=any_members, model=Membership, find=find_any_member, **kwargs)
 
 
 def list_query(serializer: type[serializers.Serializer[Any]], view: WorkspaceAPIView) -> dict[str, Any]:

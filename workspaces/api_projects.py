@@ -13,10 +13,10 @@ from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.api_catalog import (
     ARCHIVED_PARAM,
+    ActiveMember,
     ArchiveInput,
     InWorkspace,
     VisibleProject,
-    active_members,
     include_archived,
     list_query,
     visible_clients,
@@ -69,7 +69,7 @@ class ProjectCreateInput(StrictSerializer):
     alert_thresholds = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=1000), allow_empty=False, required=False
     )
-    team = InWorkspace(selector=active_members, model=Membership, many=True, required=False)
+    team = ActiveMember(many=True, required=False)
 
 
 class ProjectUpdateInput(ProjectCreateInput):

@@ -55,10 +55,28 @@ def principal_for_user(*, user: User, workspace_slug: str, **context: object) ->
     return Principal(user=user, membership=membership, **context)  # type: ignore[arg-type]
 
 
-def member_list(*, actor: Principal, include_inactive: bool = False) -> QuerySet[Membership]:
+def member_list(*, actor: Principal, include_inactive: bool = False, params: bool = False) -> QuerySet[Membership]:
+    """The workspace's members (active ones unless ``include_inactive``), by username. With
+    ``params`` the workspace is a :class:`Param` (``workspace_id``) for a query compiled once."""
     policies.ensure(actor, Perm.MEMBER_VIEW)
-    qs = Membership.objects.filter(workspace=actor.workspace).select_related("user").order_by("user__username")
+    workspace_id: Any = Param("workspace_id", ID) if params else actor.workspace.pk
+    qs = Membership.objects.filter(workspace_id=workspace_id).select_related("user").order_by("user__username")
     return qs if include_inactive else qs.filter(is_active=True)
+
+
+def member_find(*, actor: Principal, member_id: int, include_inactive: bool = False) -> Membership | None:
+    """The member (active, unless ``include_inactive``) if the caller may see members, else
+    ``None``: the lookup behind a member id in REST input (``?member=`` on every list of time),
+    compiled once per shape (``timetracker.compiled``)."""
+    policies.ensure(actor, Perm.MEMBER_VIEW)  # as member_list: its build runs once, not every call
+    found = compiled.instances(
+        ("member_find", include_inactive),
+        lambda: member_list(actor=actor, include_inactive=include_inactive, params=True).filter(
+            pk=Param("member_id", ID)
+        ),
+        {"workspace_id": actor.workspace.pk, "member_id": member_id},
+    )
+    return found[0] if found else None
 
 
 def member_get(*, actor: Principal, member_id: object) -> Membership:

@@ -9,8 +9,17 @@ from rest_framework import serializers
 
 from tests.conftest import principal_for
 from tests.factories import MembershipFactory, ProjectFactory, WorkspaceFactory
-from workspaces.api_catalog import InWorkspace, VisibleProject, visible_projects
-from workspaces.models import Project, ProjectStatus, Role
+from workspaces.api_catalog import (
+    ActiveMember,
+    AnyMember,
+    InWorkspace,
+    VisibleProject,
+    active_members,
+    any_members,
+    visible_projects,
+)
+from workspaces.errors import Forbidden, InsufficientScope
+from workspaces.models import Membership, Project, ProjectStatus, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +96,59 @@ def test_every_copy_of_the_field_shares_one_empty_queryset_and_still_asks_the_se
     assert first.queryset.model is Project
     assert list(first.queryset) == []
     assert outcome(BySelector, principal_for(caller), project.pk)[:2] == ("found", project.pk)
+
+
+class CompiledActive(serializers.Serializer[Any]):
+    member = ActiveMember()
+
+
+class ActiveBySelector(serializers.Serializer[Any]):
+    member = InWorkspace(selector=active_members, model=Membership)
+
+
+class CompiledAny(serializers.Serializer[Any]):
+    member = AnyMember()
+
+
+class AnyBySelector(serializers.Serializer[Any]):
+    member = InWorkspace(selector=any_members, model=Membership)
+
+
+def member_outcome(serializer: type[serializers.Serializer[Any]], principal: Any, value: Any) -> Any:
+    checked = serializer(data={"member": value}, context={"principal": principal})
+    try:
+        if checked.is_valid():
+            member = checked.validated_data["member"]
+            return ("found", member.pk, member.user.username, member.is_active)
+    except (Forbidden, InsufficientScope) as refused:
+        return ("forbidden", refused.code)
+    return ("refused", checked.errors)
+
+
+@pytest.mark.parametrize("scopes", ["all", "write only"])
+@pytest.mark.parametrize(
+    ("compiled", "by_selector"), [(CompiledActive, ActiveBySelector), (CompiledAny, AnyBySelector)]
+)
+def test_each_member_id_answers_as_the_selector_does(compiled, by_selector, scopes):
+    workspace = WorkspaceFactory()
+    caller = MembershipFactory(workspace=workspace, role=Role.MEMBER)
+    colleague = MembershipFactory(workspace=workspace, role=Role.MANAGER)
+    gone = MembershipFactory(workspace=workspace, is_active=False)
+    elsewhere = MembershipFactory()
+    principal = principal_for(caller) if scopes == "all" else principal_for(caller, scopes=frozenset({"write"}))
+    inputs = [caller.pk, str(colleague.pk), gone.pk, elsewhere.pk, 0, -1, 2**63, True, "abc", "", 1.5, [caller.pk]]
+    answers = {repr(value): member_outcome(compiled, principal, value) for value in inputs}
+    assert answers == {repr(value): member_outcome(by_selector, principal, value) for value in inputs}
+    if scopes != "all":  # no read scope: refused before the id is read, whatever it is
+        assert "read" not in principal.scopes
+        blank = answers.pop(repr(""))  # a blank id is "may not be null" before any lookup
+        assert blank == ("refused", {"member": ["This field may not be null."]})
+        assert set(answers.values()) == {("forbidden", "insufficient_scope")}
+        return
+    assert answers[repr(str(colleague.pk))] == ("found", colleague.pk, colleague.user.username, True)
+    assert answers[repr(gone.pk)][0] == ("found" if compiled is CompiledAny else "refused")
+    assert answers[repr(elsewhere.pk)] == (
+        "refused",
+        {"member": [f'Invalid pk "{elsewhere.pk}" - object does not exist.']},
+    )
+    assert answers[repr("abc")] == ("refused", {"member": ["Incorrect type. Expected pk value, received str."]})
