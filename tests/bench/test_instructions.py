@@ -1,0 +1,25 @@
+"""bench/instructions.py drives the real ASGI application as uvicorn would, and refuses unknown kinds."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+
+from bench import instructions
+from timetracker.asgi import django_application
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_goes_through_the_application_and_answers_its_status():
+    url = "/api/v1/workspaces/nowhere/time-entries"
+    assert asyncio.run(instructions._asgi(django_application, "GET", url, {"api_key": "tt_unknown"}, b"")) == 401
+    assert asyncio.run(instructions._asgi(django_application, "GET", "/healthz", {"api_key": "tt_unknown"}, b"")) == 200
+
+
+def test_an_unknown_kind_is_refused_with_the_kinds_to_choose_from(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["instructions.py", "--kinds", "post,put"])
+    with pytest.raises(SystemExit):
+        instructions.main()
+    assert "unknown kinds: put; choose from post, get, log_time, list_time_entries" in capsys.readouterr().err
