@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Cast, Round
 from django.utils.timezone import now
 
+from timetracker.compiled import CompiledInsert
 from workspaces.models import Connection, Membership, Project, Tag, Task, Workspace
 
 # The longest a single entry may last; the services and a CHECK constraint both hold it.
@@ -37,7 +38,7 @@ def workspace_week(workspace: Workspace, moment: datetime) -> date:
     return week_start_for(workspace, moment.astimezone(workspace.tzinfo).date())
 
 
-class TimeEntry(models.Model):
+class TimeEntry(CompiledInsert, models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="time_entries")
     member = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="time_entries")
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="time_entries")

@@ -23,7 +23,7 @@ Django below 2.2.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +31,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BigIntegerField, Expression, Field, Model, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # ModelIterable's own
+from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 
@@ -157,7 +158,83 @@ class ModelTemplate(Template):
         return found
 
 
-_templates: dict[Hashable, Template] = {}
+class InsertTemplate:
+    """The INSERT of one row of a model, for one set of columns and returned columns, compiled by
+    Django's own compiler; and the converters of what it returns."""
+
+    def __init__(self, obj: Model, fields: Sequence[Field[Any, Any]], returning: Sequence[Field[Any, Any]], using: str):
+        query = InsertQuery(type(obj))
+        query.insert_values(fields, [obj], raw=True)  # values as they are: pre_save() already ran
+        compiler: Any = query.get_compiler(using=using)
+        compiler.returning_fields = returning or None
+        ((self.sql, _params),) = compiler.as_sql()
+        self.returning_params = tuple(getattr(compiler, "returning_params", ()))
+        table = obj._meta.db_table
+        connection = connections[using]
+        self.converters = []
+        for index, field in enumerate(returning):
+            column = field.get_col(table)
+            convs = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if convs:
+                self.converters.append((index, convs, column))
+
+    def same_as(self, other: InsertTemplate) -> bool:
+        return self.sql == other.sql
+
+
+class CompiledInsert:
+    """A model mixin: ``save()`` of a new row runs its INSERT compiled once per set of columns.
+
+    Everything else of ``save()`` stays Django's: the model's own ``save()``, the signals,
+    ``pre_save()`` (``auto_now_add``), the returned id and generated columns set on the instance.
+    Only ``_do_insert``, the hook ``save()`` calls for the INSERT itself, reuses the SQL Django's
+    compiler made the first time, where Django compiles it again on every save: a third of the
+    insert's Python (``bench/README``, twelfth round). A value that is an expression (a database
+    default, ``F()``) compiles to SQL of its own and goes Django's way, as does a backend that
+    cannot return the inserted columns. ``COMPILED_QUERIES_CHECK`` compares the SQL every time.
+    """
+
+    def _do_insert(
+        self,
+        manager: Any,
+        using: str,
+        fields: Sequence[Field[Any, Any]],
+        returning_fields: Sequence[Field[Any, Any]],
+        raw: bool,
+    ) -> list[Any]:
+        obj: Any = self
+        connection = connections[using]
+        values = [getattr(obj, field.attname) if raw else field.pre_save(obj, True) for field in fields]
+        plain = not any(hasattr(value, "resolve_expression") for value in values)
+        custom = any(hasattr(field, "get_placeholder") for field in fields)
+        if not (plain and not custom and connection.features.can_return_columns_from_insert):
+            return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
+        key = (
+            "insert",
+            obj._meta.label,
+            tuple(field.attname for field in fields),
+            tuple(field.attname for field in returning_fields),
+        )
+        template = _cached(
+            (connection.alias, connection.vendor, InsertTemplate, key),
+            lambda: InsertTemplate(obj, fields, returning_fields, using),
+        )
+        assert isinstance(template, InsertTemplate)
+        params = [
+            field.get_db_prep_save(value, connection=connection) for field, value in zip(fields, values, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(template.sql, params)
+            if not returning_fields:
+                return []
+            row = list(connection.ops.fetch_returned_insert_columns(cursor, template.returning_params))
+        for index, convs, column in template.converters:
+            for convert in convs:
+                row[index] = convert(row[index], column, connection)
+        return [tuple(row)]
+
+
+_templates: dict[Hashable, Template | InsertTemplate] = {}
 
 
 class StaleTemplate(RuntimeError):
@@ -191,15 +268,22 @@ def instances(
 def _template(
     kind: type[Template], key: Hashable, build: Callable[[], QuerySet[Any]], connection: BaseDatabaseWrapper
 ) -> Template:
-    full_key = (connection.alias, connection.vendor, kind, key)
+    template = _cached((connection.alias, connection.vendor, kind, key), lambda: kind(build()))
+    assert isinstance(template, Template)
+    return template
+
+
+def _cached(full_key: Hashable, make: Callable[[], Template | InsertTemplate]) -> Template | InsertTemplate:
+    """The template under ``full_key``, made the first time; under ``COMPILED_QUERIES_CHECK`` made
+    again on every call and refused if its SQL changed."""
     template = _templates.get(full_key)
     if template is None:
-        template = kind(build())
+        template = make()
         if len(_templates) >= MAX_TEMPLATES:
             _templates.clear()
         _templates[full_key] = template
     elif settings.COMPILED_QUERIES_CHECK:
-        fresh = kind(build())
-        if not fresh.same_as(template):
-            raise StaleTemplate(f"The compiled query {key!r} changed:\n{template.sql}\n{fresh.sql}")
+        fresh = make()
+        if not fresh.same_as(template):  # type: ignore[arg-type]  # both made by make(): one kind
+            raise StaleTemplate(f"The compiled query {full_key!r} changed:\n{template.sql}\n{fresh.sql}")
     return template

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from django.db.models import DateTimeField, QuerySet, Sum
-from django.db.models.functions import JSONObject, TruncDate
+from django.db.models import DateTimeField, Model, QuerySet, Sum, Value
+from django.db.models.functions import JSONObject, TruncDate, Upper
+from django.db.models.signals import post_save
 from django.db.transaction import TransactionManagementError
 
 from billing.reports import hours_summary, utilization
@@ -19,7 +20,9 @@ from tests.factories import MembershipFactory, ProjectFactory, WorkspaceFactory,
 from timesheets.models import TimeEntry
 from timetracker import compiled
 from timetracker.compiled import ID, Param, StaleTemplate, values_rows
-from workspaces.models import Membership, Project, Role
+from workspaces import audit
+from workspaces.models import AuditEvent, Membership, Project, Role
+from workspaces.models.audit import AuditImmutableError
 
 pytestmark = pytest.mark.django_db
 
@@ -225,3 +228,97 @@ def test_a_compiled_select_for_update_is_refused_outside_a_transaction(settings)
         assert [m.pk for m in compiled.instances(key, build, {"member_id": member.pk})] == [member.pk]
     with pytest.raises(TransactionManagementError):  # compiled already: the check is the template's own
         compiled.instances(key, build, {"member_id": member.pk})
+
+
+# --- compiled inserts (CompiledInsert) --------------------------------------------------------
+
+
+def entry_columns(entry: TimeEntry) -> dict[str, Any]:
+    """Every column of the entry as stored, but those that differ between any two rows."""
+    row = TimeEntry.objects.filter(pk=entry.pk).values().get()
+    return {name: value for name, value in row.items() if name not in ("id", "created_at", "updated_at")}
+
+
+def test_a_compiled_insert_stores_and_returns_what_djangos_does(monkeypatch):
+    member = MembershipFactory()
+    project = ProjectFactory(workspace=member.workspace, billable_rate=Decimal("120.50"))
+    saved = []
+
+    def receiver(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+        saved.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=TimeEntry, dispatch_uid="test-compiled-insert")
+    try:
+        fields = {
+            "workspace": member.workspace,
+            "member": member,
+            "project": project,
+            "description": "compiled",
+            "started_at": datetime(2026, 3, 2, 23, 30, tzinfo=UTC),  # 3 March in the workspace's week
+            "ended_at": datetime(2026, 3, 3, 0, 15, tzinfo=UTC),
+            "duration_seconds": 2700,
+            "billable": True,
+            "billable_rate": Decimal("120.50"),
+            "cost_rate": Decimal("40.00"),
+            "created_by": member.user,
+        }
+        compiled_entry = TimeEntry.objects.create(**fields)
+        monkeypatch.setattr(TimeEntry, "_do_insert", Model._do_insert)  # Django's own INSERT
+        django_entry = TimeEntry.objects.create(**fields)
+    finally:
+        post_save.disconnect(dispatch_uid="test-compiled-insert")
+    assert saved == [(compiled_entry.pk, True), (django_entry.pk, True)]
+    assert compiled_entry.pk is not None
+    assert compiled_entry.pk != django_entry.pk
+    assert entry_columns(compiled_entry) == entry_columns(django_entry)
+    # what the database returns (the id, the generated money column) is set on the instance as Django sets it
+    assert compiled_entry.billable_cent_seconds == django_entry.billable_cent_seconds == 12050 * 2700
+    assert compiled_entry.week_start == django_entry.week_start
+    assert compiled_entry._state.adding is False
+    assert compiled_entry._state.db == "default"
+    assert compiled_entry.created_at is not None
+    assert TimeEntry.objects.get(pk=compiled_entry.pk).created_at == compiled_entry.created_at
+
+
+def test_an_insert_compiles_once_per_set_of_columns_and_binds_each_rows_values(settings, monkeypatch):
+    settings.COMPILED_QUERIES_CHECK = False
+    member = MembershipFactory()
+    project = ProjectFactory(workspace=member.workspace)
+    builds = []
+    made = compiled.InsertTemplate.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        builds.append(args[0]._meta.label)
+        made(self, *args, **kwargs)
+
+    monkeypatch.setattr(compiled.InsertTemplate, "__init__", counting)
+    monkeypatch.setattr(compiled, "_templates", {})
+    entries = [
+        finished_entry(member, project, datetime(2026, 3, day, 9, tzinfo=UTC), 600 * day, description=f"day {day}")
+        for day in (2, 3, 4)
+    ]
+    assert builds == ["timesheets.TimeEntry"]
+    stored = TimeEntry.objects.filter(pk__in=[e.pk for e in entries]).order_by("started_at")
+    assert [(e.description, e.duration_seconds) for e in stored] == [("day 2", 1200), ("day 3", 1800), ("day 4", 2400)]
+
+
+def test_an_expression_as_a_value_goes_djangos_way():
+    member = MembershipFactory()
+    project = ProjectFactory(workspace=member.workspace)
+    entry = finished_entry(member, project, datetime(2026, 3, 2, 9, tzinfo=UTC), 600, description=Upper(Value("shout")))
+    assert TimeEntry.objects.get(pk=entry.pk).description == "SHOUT"
+
+
+def test_an_audit_event_is_written_by_the_compiled_insert_and_still_never_updated():
+    member = MembershipFactory()
+    event = audit.record(action="test.compiled", actor=principal_for(member), detail={"n": 1})
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.action, stored.detail, stored.actor_id, stored.created_at) == (
+        "test.compiled",
+        {"n": 1},
+        member.user_id,
+        event.created_at,
+    )
+    event.action = "changed"
+    with pytest.raises(AuditImmutableError, match="append-only"):
+        event.save()

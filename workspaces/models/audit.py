@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
 
+from timetracker.compiled import CompiledInsert
 from workspaces.models.core import Channel, Outcome, Workspace
 
 
@@ -37,7 +38,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
         return self._raw_delete(self.db)
 
 
-class AuditEvent(models.Model):
+class AuditEvent(CompiledInsert, models.Model):
     """Append-only record of who did what. Never updated or deleted (retention aside).
 
     The guard is threefold: this model and its queryset refuse updates and deletes, the admin
