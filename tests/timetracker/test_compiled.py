@@ -263,7 +263,7 @@ def test_a_compiled_insert_stores_and_returns_what_djangos_does(monkeypatch):
             "created_by": member.user,
         }
         compiled_entry = TimeEntry.objects.create(**fields)
-        monkeypatch.setattr(TimeEntry, "_do_insert", Model._do_insert)  # Django's own INSERT
+        monkeypatch.setattr(TimeEntry, "_do_insert", vars(Model)["_do_insert"])  # Django's own INSERT
         django_entry = TimeEntry.objects.create(**fields)
     finally:
         post_save.disconnect(dispatch_uid="test-compiled-insert")
