@@ -32,11 +32,25 @@ class BySelector(serializers.Serializer[Any]):
     project = InWorkspace(selector=visible_projects, model=Project)
 
 
-def outcome(serializer: type[serializers.Serializer[Any]], principal: Any, value: Any) -> Any:
-    checked = serializer(data={"project": value}, context={"principal": principal})
-    if checked.is_valid():
-        project = checked.validated_data["project"]
-        return ("found", project.pk, project.name, project.client.name if project.client else None)
+def project_shown(project: Project) -> tuple[Any, ...]:
+    return (project.pk, project.name, project.client.name if project.client else None)
+
+
+def member_shown(member: Membership) -> tuple[Any, ...]:
+    return (member.pk, member.user.username, member.is_active)
+
+
+def outcome(
+    serializer: type[serializers.Serializer[Any]], principal: Any, value: Any, *, field: str = "project"
+) -> Any:
+    """What validating ``{field: value}`` answers: found (and what), refused (the errors) or forbidden."""
+    checked = serializer(data={field: value}, context={"principal": principal})
+    try:
+        if checked.is_valid():
+            found = checked.validated_data[field]
+            return ("found", *(project_shown(found) if field == "project" else member_shown(found)))
+    except (Forbidden, InsufficientScope) as refused:
+        return ("forbidden", refused.code)
     return ("refused", checked.errors)
 
 
@@ -114,17 +128,6 @@ class AnyBySelector(serializers.Serializer[Any]):
     member = InWorkspace(selector=any_members, model=Membership)
 
 
-def member_outcome(serializer: type[serializers.Serializer[Any]], principal: Any, value: Any) -> Any:
-    checked = serializer(data={"member": value}, context={"principal": principal})
-    try:
-        if checked.is_valid():
-            member = checked.validated_data["member"]
-            return ("found", member.pk, member.user.username, member.is_active)
-    except (Forbidden, InsufficientScope) as refused:
-        return ("forbidden", refused.code)
-    return ("refused", checked.errors)
-
-
 @pytest.mark.parametrize("scopes", ["all", "write only"])
 @pytest.mark.parametrize(
     ("compiled", "by_selector"), [(CompiledActive, ActiveBySelector), (CompiledAny, AnyBySelector)]
@@ -137,8 +140,8 @@ def test_each_member_id_answers_as_the_selector_does(compiled, by_selector, scop
     elsewhere = MembershipFactory()
     principal = principal_for(caller) if scopes == "all" else principal_for(caller, scopes=frozenset({"write"}))
     inputs = [caller.pk, str(colleague.pk), gone.pk, elsewhere.pk, 0, -1, 2**63, True, "abc", "", 1.5, [caller.pk]]
-    answers = {repr(value): member_outcome(compiled, principal, value) for value in inputs}
-    assert answers == {repr(value): member_outcome(by_selector, principal, value) for value in inputs}
+    answers = {repr(value): outcome(compiled, principal, value, field="member") for value in inputs}
+    assert answers == {repr(value): outcome(by_selector, principal, value, field="member") for value in inputs}
     if scopes != "all":  # no read scope: refused before the id is read, whatever it is
         assert "read" not in principal.scopes
         blank = answers.pop(repr(""))  # a blank id is "may not be null" before any lookup
