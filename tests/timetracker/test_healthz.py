@@ -26,6 +26,15 @@ def test_healthy_with_database_and_redis(client):
     assert cache_directives(response) == NEVER_CACHE
 
 
+def test_checks_reuse_one_broker_connection(client, settings):
+    views._broker_client.cache_clear()
+    for _ in range(3):
+        assert client.get("/healthz").json()["broker"]["status"] == "ok"
+    assert views._broker_client.cache_info().misses == 1  # one client for every check
+    pool = views._broker_client(settings.REDIS_URL).connection_pool
+    assert len(pool._available_connections) + len(pool._in_use_connections) == 1  # and one connection
+
+
 def test_a_down_broker_is_reported_but_not_fatal(client, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
