@@ -63,6 +63,17 @@ class Param(Expression):
         return f"Param({self.name!r})"
 
 
+def converters_of(expressions: Sequence[Any], connection: BaseDatabaseWrapper) -> list[tuple[int, list[Any], Any]]:
+    """(column index, converters, expression) for each column Django converts after reading it, as
+    its compiler finds them (``SQLCompiler.get_converters``)."""
+    found = []
+    for index, expression in enumerate(expressions):
+        convs = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        if convs:
+            found.append((index, convs, expression))
+    return found
+
+
 class Template:
     """A ``values()`` queryset compiled to SQL, its parameters (fixed ones and :class:`Param`), the
     names of its columns and the expressions whose converters read them."""
@@ -111,12 +122,7 @@ class Template:
         query, ninety times in a REST POST (about 5 % of its CPU, ``bench/README``, twelfth round).
         """
         if self._converters is None:
-            found = []
-            for index, expression in enumerate(self.expressions):
-                convs = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
-                if convs:
-                    found.append((index, convs, expression))
-            self._converters = found
+            self._converters = converters_of(self.expressions, connection)
         return self._converters
 
     def run(self, values: Mapping[str, Any], connection: BaseDatabaseWrapper) -> list[dict[str, Any]]:
@@ -170,13 +176,7 @@ class InsertTemplate:
         ((self.sql, _params),) = compiler.as_sql()
         self.returning_params = tuple(getattr(compiler, "returning_params", ()))
         table = obj._meta.db_table
-        connection = connections[using]
-        self.converters = []
-        for index, field in enumerate(returning):
-            column = field.get_col(table)
-            convs = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if convs:
-                self.converters.append((index, convs, column))
+        self.converters = converters_of([field.get_col(table) for field in returning], connections[using])
 
     def same_as(self, other: InsertTemplate) -> bool:
         return self.sql == other.sql
