@@ -24,7 +24,7 @@ Django below 2.2.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import connections
@@ -192,7 +192,12 @@ class CompiledInsert:
     insert's Python (``bench/README``, twelfth round). A value that is an expression (a database
     default, ``F()``) compiles to SQL of its own and goes Django's way, as does a backend that
     cannot return the inserted columns. ``COMPILED_QUERIES_CHECK`` compares the SQL every time.
+
+    ``insert_with_commit``: in a transaction, a row nothing reads back (no returned columns) is
+    sent with the ``COMMIT`` on PostgreSQL (``DatabaseWrapper.execute_with_commit``).
     """
+
+    insert_with_commit: ClassVar[bool] = False
 
     def _do_insert(
         self,
@@ -223,6 +228,10 @@ class CompiledInsert:
         params = [
             field.get_db_prep_save(value, connection=connection) for field, value in zip(fields, values, strict=True)
         ]
+        with_commit = getattr(connection, "execute_with_commit", None)
+        if self.insert_with_commit and not returning_fields and connection.in_atomic_block and with_commit:
+            with_commit(template.sql, params)
+            return []
         with connection.cursor() as cursor:
             cursor.execute(template.sql, params)
             if not returning_fields:

@@ -111,7 +111,8 @@ def record(
     detail: Mapping[str, Any] | None = None,
     event_id: uuid.UUID | None = None,
 ) -> AuditEvent:
-    """Write one AuditEvent now, in the caller's transaction (write services).
+    """Write one AuditEvent in the caller's transaction (write services); on PostgreSQL it is sent
+    with that transaction's COMMIT (``AuditEvent.insert_with_commit``).
 
     ``actor`` supplies the user, workspace, channel and request context; ``user``,
     ``workspace`` and ``channel`` are for events without a principal (login, workspace

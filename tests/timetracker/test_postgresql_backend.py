@@ -1,16 +1,20 @@
 """timetracker.postgresql: Django's PostgreSQL backend with datetimes read by psycopg's C loader,
-and the pool's health check skipped for a connection handed out in the last half second."""
+the pool's health check skipped for a connection handed out in the last half second, and
+statements sent with their transaction's COMMIT."""
 
 import time
+import uuid
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Sum
+from django.test.utils import CaptureQueriesContext
 
-from tests.factories import TimeEntryFactory
+from tests.factories import ClientFactory, TimeEntryFactory, WorkspaceFactory
 from timesheets.models import TimeEntry
 from timetracker.postgresql.base import (
     C_LOADER_AVAILABLE,
@@ -20,6 +24,8 @@ from timetracker.postgresql.base import (
     PreparingCursor,
     UtcTimestamptzLoader,
 )
+from workspaces import audit
+from workspaces.models import AuditEvent, Channel, Client
 
 
 def read(sql: str) -> tuple[Any, ...]:
@@ -181,3 +187,154 @@ def test_a_page_run_again_is_prepared_and_a_grouped_report_never_is():
     statements = prepared_statements()
     assert sum('AS "page_probe"' in statement for statement in statements) == 1
     assert not any("report_probe" in statement for statement in statements)
+
+
+# --- statements sent with the COMMIT --------------------------------------------------------------
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """What this process sends PostgreSQL, message by message: a statement of Django's, a
+    message of several statements, or psycopg's own COMMIT."""
+    messages: list[tuple[str, str]] = []
+    statement, several, commit = PreparingCursor.execute, psycopg.ClientCursor.execute, psycopg.Connection.commit
+
+    def one(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        messages.append(("statement", str(query)))
+        return statement(self, query, *args, **kwargs)
+
+    def many(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        messages.append(("message", str(query)))
+        return several(self, query, *args, **kwargs)
+
+    def plain_commit(self: Any) -> None:
+        if self is connection.connection:  # Django's, not another one of the test's
+            messages.append(("commit", "COMMIT"))
+        commit(self)
+
+    monkeypatch.setattr(PreparingCursor, "execute", one)
+    monkeypatch.setattr(psycopg.ClientCursor, "execute", many)
+    monkeypatch.setattr(psycopg.Connection, "commit", plain_commit)
+    return messages
+
+
+def ours() -> DatabaseWrapper:
+    wrapper = connections["default"]
+    assert isinstance(wrapper, DatabaseWrapper)
+    return wrapper
+
+
+def stored(event_id: uuid.UUID) -> bool:
+    """Whether another connection sees the audit event: committed."""
+    with fresh_connection() as other:
+        return other.execute("SELECT 1 FROM workspaces_auditevent WHERE id = %s", [event_id]).fetchone() is not None
+
+
+def record(workspace: Any, action: str = "client.create") -> AuditEvent:
+    return audit.record(action=action, workspace=workspace, channel=Channel.WEB)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_audit_event_is_sent_with_its_transactions_commit_in_one_message(sent):
+    workspace = WorkspaceFactory()
+    sent.clear()
+    with CaptureQueriesContext(connection) as logged, transaction.atomic():
+        client = ClientFactory(workspace=workspace, name="Initech")
+        event = record(workspace)
+        sent_before_commit = list(sent)
+        assert not stored(event.pk)
+
+    assert sent_before_commit[-1][1].startswith('INSERT INTO "workspaces_client"')  # the event waits
+    kind, message = sent[-1]
+    assert kind == "message"
+    assert message.startswith('INSERT INTO "workspaces_auditevent"')
+    assert message.endswith(";\nCOMMIT")
+    assert ("commit", "COMMIT") not in sent
+    assert stored(event.pk)
+    assert Client.objects.filter(pk=client.pk).exists()
+    # Counted as two statements, as when the insert ran on its own.
+    assert [query["sql"][:34] for query in logged.captured_queries[-2:]] == [
+        'INSERT INTO "workspaces_auditevent',
+        "COMMIT",
+    ]
+    assert ours().with_commit == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_later_statement_of_the_transaction_sends_it_first(sent):
+    workspace = WorkspaceFactory()
+    with transaction.atomic():
+        event = record(workspace)
+        assert AuditEvent.objects.filter(pk=event.pk).exists()  # the transaction sees its own write
+        assert ours().with_commit == []
+
+    assert [kind for kind, _ in sent][-3:] == ["statement", "statement", "commit"]
+    assert stored(event.pk)
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rollback_drops_it_and_a_savepoints_rollback_undoes_it():
+    workspace = WorkspaceFactory()
+    rolled_back: list[AuditEvent] = []
+
+    def record_then_fail() -> None:
+        with transaction.atomic():
+            rolled_back.append(record(workspace))
+            raise Boom
+
+    with pytest.raises(Boom):
+        record_then_fail()
+    with transaction.atomic():
+        kept = record(workspace, "client.update")
+        with suppress(Boom), transaction.atomic():
+            undone = record(workspace, "client.delete")
+            raise Boom
+
+    assert (stored(rolled_back[0].pk), stored(kept.pk), stored(undone.pk)) == (False, True, False)
+    assert ours().with_commit == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_that_fails_fails_the_commit_and_nothing_of_the_transaction_is_stored():
+    workspace = WorkspaceFactory()
+    clients: list[Client] = []
+
+    def write_then_commit() -> None:
+        with transaction.atomic():
+            clients.append(ClientFactory(workspace=workspace, name="Initech"))
+            # No channel: NOT NULL, known only when the statement runs, with the COMMIT.
+            ours().execute_with_commit('INSERT INTO "workspaces_auditevent" ("id") VALUES (%s)', [uuid.uuid4()])
+
+    with pytest.raises(IntegrityError, match="channel"):
+        write_then_commit()
+    assert not Client.objects.filter(pk=clients[0].pk).exists()
+    assert ours().with_commit == []
+    assert read("SELECT 1") == (1,)  # the connection is usable again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_it_is_refused_and_an_audit_event_is_written_at_once():
+    workspace = WorkspaceFactory()
+    event = record(workspace)
+    assert stored(event.pk)
+    with pytest.raises(transaction.TransactionManagementError, match="needs a transaction"):
+        ours().execute_with_commit("SELECT 1", [])
+
+
+@pytest.mark.django_db
+def test_directly_in_a_test_cases_transaction_which_never_commits_it_runs_at_once(sent):
+    workspace = WorkspaceFactory()
+    sent.clear()
+    event = record(workspace)
+    assert sent == [("statement", sent[0][1])]
+    assert sent[0][1].startswith('INSERT INTO "workspaces_auditevent"')
+    assert ours().with_commit == []
+    with transaction.atomic():  # a service's block, a savepoint here: waits for the next statement
+        event = record(workspace)
+        assert ours().with_commit != []
+    assert ours().with_commit == []  # sent before the savepoint's release
+    assert AuditEvent.objects.filter(pk=event.pk).exists()

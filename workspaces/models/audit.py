@@ -70,6 +70,9 @@ class AuditEvent(CompiledInsert, models.Model):
 
     objects = AuditEventQuerySet.as_manager()
 
+    # Written with the change it records, in its transaction: sent with that transaction's COMMIT.
+    insert_with_commit = True
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
