@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -89,3 +91,70 @@ def test_a_time_write_locks_the_member_row_and_nothing_it_joins(as_member, membe
     finally:
         release.set()
         thread.join()
+
+
+def test_a_day_entry_that_waited_for_the_lock_goes_after_the_entry_its_holder_wrote(as_member, member, project):
+    """The day's slot is read once the member's lock is held, so it sees the entry the lock's
+    previous holder committed while this write waited (a read taken before would place both at
+    09:00)."""
+    from datetime import date
+
+    from django.db import transaction
+
+    from timesheets.services import time_entry_create_for_day
+
+    day = date(2026, 3, 4)
+    held, release = threading.Event(), threading.Event()
+    written: dict[str, TimeEntry] = {}
+    errors: list[str] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                written["first"] = time_entry_create_for_day(
+                    actor=as_member, project=project, day=day, duration_seconds=3600
+                )
+                held.set()
+                assert release.wait(10)
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            written["second"] = time_entry_create_for_day(
+                actor=as_member, project=project, day=day, duration_seconds=1800
+            )
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert held.wait(10)
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not waiting_for_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert waiting_for_a_lock()  # the second write is blocked on the member's row
+    finally:
+        release.set()
+        holder.join()
+        waiter.join()
+
+    assert errors == []
+    assert written["first"].ended_at == written["second"].started_at
+    assert written["second"].ended_at == written["second"].started_at + timedelta(minutes=30)
+
+
+def waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
