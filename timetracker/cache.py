@@ -13,6 +13,7 @@ is thread-safe, every command taking its own connection from the pool.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache import caches
@@ -60,6 +61,23 @@ class SharedRedisCache(RedisCache):
             _, count = pipe.execute()
         return int(count)
 
+    def get_and_count(self, key: str, windows: Sequence[tuple[str, int]]) -> tuple[Any, list[int]]:
+        """``key``'s value, and one more hit on each ``(key, window)`` of ``windows`` (as
+        :meth:`count`): one round trip for all of it."""
+        key = self.make_and_validate_key(key)
+        client = self._cache.get_client(key, write=True)
+        # MULTI/EXEC, as count(): a window that expired between its SET NX and INCR would leave
+        # a count without an expiry.
+        with client.pipeline() as pipe:
+            pipe.get(key)
+            for counted, window in windows:
+                counted = self.make_and_validate_key(counted)
+                pipe.set(counted, 0, ex=window, nx=True)
+                pipe.incr(counted)
+            found = pipe.execute()
+        value = self._cache._serializer.loads(found[0]) if found[0] is not None else None  # type: ignore[attr-defined]
+        return value, [int(count) for count in found[2::2]]
+
     def seconds_left(self, key: str) -> int | None:
         """Seconds until ``key`` expires; None if it is gone or never expires."""
         key = self.make_and_validate_key(key)
@@ -74,6 +92,15 @@ def count_in_window(key: str, *, window: int) -> int:
         return backend.count(key, window=window)
     backend.add(key, 0, timeout=window)  # the local-memory cache of the zero-setup run
     return int(backend.incr(key))
+
+
+def get_and_count(key: str, windows: Sequence[tuple[str, int]]) -> tuple[Any, list[int]]:
+    """``key``'s value in the shared cache and the hits so far on each ``(key, window)`` of
+    ``windows``, this one included (:func:`count_in_window`): one round trip on Redis."""
+    backend = caches["default"]
+    if isinstance(backend, SharedRedisCache):
+        return backend.get_and_count(key, windows)
+    return backend.get(key), [count_in_window(counted, window=window) for counted, window in windows]
 
 
 def window_seconds_left(key: str, *, default: int) -> int:

@@ -133,15 +133,28 @@ class _SettingsRate(BaseThrottle):
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         raise NotImplementedError
 
+    @classmethod
+    def window(cls, principal: Principal) -> tuple[str, int] | None:
+        """The key and seconds of ``principal``'s window here, if this limit applies to it."""
+        rate = settings.API_THROTTLE_RATES.get(cls.scope)
+        key = cls.key_of(principal) if rate else None
+        return (key, parse_rate(rate)[1]) if rate is not None and key is not None else None
+
+    @classmethod
+    def key_of(cls, principal: Principal) -> str | None:
+        raise NotImplementedError
+
     def allow_request(self, request: Request, view: Any) -> bool:
-        """Counts live in the shared cache (Redis); if it is down, requests pass rather than fail."""
+        """Counts live in the shared cache (Redis); if it is down, requests pass rather than fail.
+        A bearer's count is usually taken with its credential's check (``WorkspaceAPIView.rate_windows``)."""
         rate = settings.API_THROTTLE_RATES.get(self.scope)
         key = self.get_cache_key(request, view) if rate else None
         if rate is None or key is None:
             return True
         limit, period = parse_rate(rate)
         try:
-            if count_in_window(key, window=period) <= limit:
+            count = getattr(request, "rate_counts", {}).get(key)
+            if (count if count is not None else count_in_window(key, window=period)) <= limit:
                 return True
             self.retry_after = window_seconds_left(key, default=period)
         except Exception:
@@ -158,15 +171,17 @@ class PrincipalRateThrottle(_SettingsRate):
 
     scope = "principal"
 
+    @classmethod
+    def key_of(cls, principal: Principal) -> str | None:
+        return f"rate:principal:{principal_key(principal)}"
+
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         principal = request.auth if isinstance(request.auth, Principal) else None
         if principal is not None:
-            ident = principal_key(principal)
-        elif request.user and request.user.is_authenticated:
-            ident = f"user:{request.user.pk}"
-        else:
-            ident = f"anon:{self.get_ident(request)}"
-        return f"rate:principal:{ident}"
+            return self.key_of(principal)
+        if request.user and request.user.is_authenticated:
+            return f"rate:principal:user:{request.user.pk}"
+        return f"rate:principal:anon:{self.get_ident(request)}"
 
 
 class ClientApplicationRateThrottle(_SettingsRate):
@@ -174,11 +189,15 @@ class ClientApplicationRateThrottle(_SettingsRate):
 
     scope = "client_application"
 
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        principal = request.auth if isinstance(request.auth, Principal) else None
-        if principal is None or principal.connection is None or principal.connection.application_id is None:
+    @classmethod
+    def key_of(cls, principal: Principal) -> str | None:
+        if principal.connection is None or principal.connection.application_id is None:
             return None  # browser sessions and API keys: the principal limit applies
         return f"rate:client:{principal.connection.application_id}"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        principal = request.auth if isinstance(request.auth, Principal) else None
+        return self.key_of(principal) if principal is not None else None
 
 
 # --- ETags ---------------------------------------------------------------------------------------
@@ -210,6 +229,15 @@ class WorkspaceAPIView(AuditedAPIView):
         principal = getattr(self.request, "principal", None)
         assert isinstance(principal, Principal)  # WorkspaceRule set it
         return principal
+
+    def rate_windows(self, principal: Principal) -> list[tuple[str, int]]:
+        """The windows this view's rate limits count for ``principal``: the bearer's check counts
+        them in its round trip to the shared cache (``credentials.bearer_lookup_counting``)."""
+        return [
+            window
+            for throttle in self.throttle_classes
+            if issubclass(throttle, _SettingsRate) and (window := throttle.window(principal)) is not None
+        ]
 
     # Idempotency-Key ------------------------------------------------------------------------
 

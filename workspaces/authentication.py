@@ -16,7 +16,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from workspaces.credentials import bearer_lookup
+from workspaces.credentials import bearer_lookup_counting
 from workspaces.models import Channel
 from workspaces.principals import Principal
 
@@ -37,7 +37,11 @@ class BearerAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             raise AuthenticationFailed("invalid_token: the Authorization header must be 'Bearer <token>'.")
-        bearer = bearer_lookup(parts[1].decode("latin-1"))
+        # The view's rate windows are counted with the credential's check, in one round trip to the
+        # shared cache; its throttles read the counts (workspaces.api_base._SettingsRate).
+        windows = getattr((request.parser_context or {}).get("view"), "rate_windows", None)
+        bearer, counts = bearer_lookup_counting(parts[1].decode("latin-1"), windows)
+        request.rate_counts = counts  # type: ignore[attr-defined]  # read by the throttles
         # An OAuth token bound to resources (RFC 8707) must name this API; API keys are unbound.
         if bearer is None or (bearer.resources and api_resource_uri(request).rstrip("/") not in bearer.resources):
             raise AuthenticationFailed("invalid_token: the token is unknown, expired or revoked.")

@@ -31,6 +31,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from timetracker.cache import get_and_count
 from workspaces.connection_selectors import connection_for_api_key, connection_principal, connection_stop_reason
 from workspaces.connection_services import API_KEY_PREFIX
 from workspaces.models import Connection, Membership, OAuthAccessToken, OAuthApplication, User, Workspace
@@ -78,6 +80,10 @@ class _Entry:
     bearer: Bearer  # never handed out: asked only whether it is still live
     frozen: bytes  # the same, pickled: each use gets a fresh copy
 
+    def current(self, generation: str) -> bool:
+        """Made under the shared generation ``generation``, and young enough to trust."""
+        return self.generation == generation and time.monotonic() - self.stored < MAX_AGE
+
     def thaw(self) -> Bearer:
         bearer: Bearer = pickle.loads(self.frozen)  # noqa: S301 - our own objects, pickled in this process
         return bearer
@@ -89,23 +95,41 @@ _lock = threading.Lock()
 
 def bearer_lookup(raw: str) -> Bearer | None:
     """The live credential ``raw`` names, or None (unknown, expired, revoked, member or workspace gone)."""
+    return bearer_lookup_counting(raw, None)[0]
+
+
+Windows = Callable[[Principal], Sequence[tuple[str, int]]]
+
+
+def bearer_lookup_counting(raw: str, windows: Windows | None) -> tuple[Bearer | None, dict[str, int]]:
+    """:func:`bearer_lookup`, and one more hit on each rate window ``windows(principal)`` names
+    (``(key, seconds)``, as ``timetracker.cache.count_in_window`` counts), in the same round trip
+    as the generation's read: the counts so far by key.
+
+    The windows are those of the principal this process found for ``raw`` before. Where there is
+    none, or the credential now stands for a principal with other windows, nothing is counted
+    here and the caller counts on its own. A credential found revoked may have been counted
+    once: a count of a principal that can no longer call.
+    """
     checksum = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-    generation = _generation()
-    if generation is not None:
-        with _lock:
-            entry = _entries.get(checksum)
-        if entry is not None and entry.generation == generation and time.monotonic() - entry.stored < MAX_AGE:
-            return entry.thaw() if entry.bearer.live() else None
+    with _lock:
+        entry = _entries.get(checksum)
+    wanted = list(windows(entry.bearer.principal)) if windows is not None and entry is not None else []
+    generation, counts = _generation(wanted)
+    if entry is not None and generation is not None and entry.current(generation):
+        return (entry.thaw() if entry.bearer.live() else None), counts
     bearer = _load(raw, checksum)
+    if bearer is not None and windows is not None and list(windows(bearer.principal)) != wanted:
+        counts = {}
     if bearer is None or generation is None:
-        return bearer
+        return bearer, counts
     entry = _Entry(generation, time.monotonic(), bearer, pickle.dumps(bearer, protocol=pickle.HIGHEST_PROTOCOL))
     with _lock:
         _entries[checksum] = entry
         _entries.move_to_end(checksum)
         while len(_entries) > MAX_ENTRIES:
             _entries.popitem(last=False)
-    return entry.thaw()
+    return entry.thaw(), counts
 
 
 def _load(raw: str, checksum: str) -> Bearer | None:
@@ -139,17 +163,19 @@ def _load(raw: str, checksum: str) -> Bearer | None:
 # --- the shared generation ------------------------------------------------------------------------
 
 
-def _generation() -> str | None:
-    """The shared generation (made on first use), or None when the cache cannot be reached."""
+def _generation(windows: Sequence[tuple[str, int]] = ()) -> tuple[str | None, dict[str, int]]:
+    """The shared generation (made on first use), or None when the cache cannot be reached; and
+    the counts of ``windows``, one more hit each, read in the same round trip."""
     try:
-        value = cache.get(GENERATION_KEY)
+        value, counted = get_and_count(GENERATION_KEY, windows)
         if value is None:
             cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
             value = cache.get(GENERATION_KEY)
     except Exception:  # the cache is down: read the database every time
         logger.warning("credentials: the shared cache is unreachable; not caching credentials", exc_info=True)
-        return None
-    return str(value) if value is not None else None
+        return None, {}
+    counts = {key: count for (key, _window), count in zip(windows, counted, strict=True)}
+    return (str(value) if value is not None else None), counts
 
 
 def announce_change() -> None:

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.core.cache import caches
 
-from timetracker.cache import SharedRedisCache, count_in_window
+from timetracker.cache import SharedRedisCache, count_in_window, get_and_count
 
 
 def test_every_cache_object_shares_one_client_and_pool():
@@ -57,3 +57,35 @@ def test_a_window_count_counts_and_expires():
     full_key = backend.make_and_validate_key(key)
     ttl = backend._cache.get_client(full_key).ttl(full_key)
     assert 0 < ttl <= 30
+
+
+def test_a_value_and_window_counts_are_read_in_one_round_trip(monkeypatch):
+    import redis.client
+
+    cache = caches["default"]
+    value_key, first, second = (f"get-and-count-{uuid.uuid4().hex}" for _ in range(3))
+    cache.set(value_key, "generation-1")
+    assert count_in_window(first, window=30) == 1
+    sent: list[int] = []  # commands per message to Redis
+    pipeline_execute, command = redis.client.Pipeline.execute, redis.Redis.execute_command
+
+    def counted_pipeline(self, *args, **kwargs):
+        sent.append(len(self.command_stack))
+        return pipeline_execute(self, *args, **kwargs)
+
+    def lone_command(self, *args, **kwargs):
+        sent.append(1)
+        return command(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counted_pipeline)
+    monkeypatch.setattr(redis.Redis, "execute_command", lone_command)
+
+    assert get_and_count(value_key, [(first, 30), (second, 60)]) == ("generation-1", [2, 1])
+    assert sent == [5]  # GET, then SET NX and INCR for each window: one pipeline
+    assert get_and_count(f"missing-{uuid.uuid4().hex}", []) == (None, [])
+    monkeypatch.undo()
+    assert count_in_window(first, window=30) == 3  # the same counters count_in_window keeps
+    backend = caches["default"]
+    assert isinstance(backend, SharedRedisCache)
+    full_key = backend.make_and_validate_key(second)
+    assert 30 < backend._cache.get_client(full_key).ttl(full_key) <= 60

@@ -284,3 +284,19 @@ def test_bodies_are_json_only(api):
     response = api.post(TAGS, {"name": "form"})  # multipart
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_once_the_key_is_known_its_count_rides_on_the_credentials_check(api, settings, monkeypatch):
+    from workspaces import api_base
+
+    settings.API_THROTTLE_RATES = {"principal": "3/min", "client_application": "1000/min"}
+    counted_alone: list[str] = []
+    count = api_base.count_in_window
+
+    def counting_alone(key: str, *, window: int) -> int:
+        counted_alone.append(key)
+        return count(key, window=window)
+
+    monkeypatch.setattr(api_base, "count_in_window", counting_alone)
+    assert [api.get(TAGS).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert len(counted_alone) == 1  # the first request only: the key was not known in this process yet

@@ -12,13 +12,15 @@ import sys
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from tests.conftest import principal_for
 from tests.factories import ConnectionFactory, OAuthAccessTokenFactory
 from tests.workspaces.audit_harness import ROOT, worker_database_url
+from timetracker.cache import count_in_window
 from workspaces import connection_services, credentials
-from workspaces.models import Role
+from workspaces.models import Connection, Role
 
 REVOKE_ELSEWHERE = """
 import os, sys
@@ -116,6 +118,7 @@ def test_without_the_shared_cache_every_lookup_reads_the_database(member, monkey
         raise ConnectionError("redis is down")
 
     monkeypatch.setattr(credentials.cache, "get", unreachable)
+    monkeypatch.setattr(credentials, "get_and_count", unreachable)  # the generation's read
     for _ in range(2):
         with django_assert_num_queries(2):  # the key's connection, then the membership
             assert credentials.bearer_lookup(secret) is not None
@@ -135,3 +138,51 @@ def test_an_unknown_credential_is_none_and_not_cached(django_assert_num_queries)
     for _ in range(2):
         with django_assert_num_queries(1):
             assert credentials.bearer_lookup("tt_" + "x" * 40) is None
+
+
+@pytest.mark.django_db
+def test_rate_windows_are_counted_in_the_generations_round_trip_once_the_credential_is_known(member, monkeypatch):
+    secret, pk = api_key(member)
+    key = f"rate:probe:connection:{pk}"
+    cache.delete(key)
+    asked: list[int] = []
+
+    def windows(principal):
+        asked.append(principal.connection.pk)
+        return [(key, 60)]
+
+    bearer, counts = credentials.bearer_lookup_counting(secret, windows)
+    assert bearer is not None
+    assert counts == {}  # not known yet in this process: the caller counts on its own
+    reads: list[list[tuple[str, int]]] = []
+    read = credentials.get_and_count
+
+    def counted_read(key: str, windows: list[tuple[str, int]]) -> object:
+        reads.append(list(windows))
+        return read(key, windows)
+
+    monkeypatch.setattr(credentials, "get_and_count", counted_read)
+
+    assert credentials.bearer_lookup_counting(secret, windows)[1] == {key: 1}
+    assert count_in_window(key, window=60) == 2  # one counter, whoever counts
+    assert credentials.bearer_lookup_counting(secret, windows)[1] == {key: 3}
+    assert reads == [[(key, 60)], [(key, 60)]]  # each lookup: one read, the generation and the count
+    assert set(asked) == {pk}
+    cache.delete(key)
+
+
+@pytest.mark.django_db
+def test_a_credential_revoked_elsewhere_is_refused_though_its_window_was_counted(member):
+    secret, pk = api_key(member)
+    key = f"rate:probe:connection:{pk}"
+    cache.delete(key)
+    assert credentials.bearer_lookup_counting(secret, lambda p: [(key, 60)])[0] is not None
+    # As another process revokes: the row changes and the shared generation is replaced; this
+    # process's entry stays until its next lookup.
+    Connection.objects.filter(pk=pk).update(revoked_at=timezone.now())
+    cache.set(credentials.GENERATION_KEY, "changed-elsewhere", timeout=None)
+
+    bearer, counts = credentials.bearer_lookup_counting(secret, lambda p: [(key, 60)])
+    assert bearer is None
+    assert counts == {key: 1}  # counted for a principal that can no longer call
+    cache.delete(key)
