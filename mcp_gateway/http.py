@@ -27,10 +27,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mcp_gateway.auth import principal_of
+from mcp_gateway.auth import counts_of, principal_of
 from mcp_gateway.prompts import current_principal
+from mcp_gateway.rate import within_counted_rate, within_rate
 from mcp_gateway.registry import SCOPE_AUDIT, SCOPE_PRINCIPAL, missing_scope, publish_event
-from timetracker.cache import count_in_window
 from timetracker.observability import request_id_from, request_id_var
 from workspaces.models import Outcome
 from workspaces.principals import Principal
@@ -103,11 +103,13 @@ class Gateway:
             await send(message)
 
         try:
-            await self._serve(scope, receive, send_with_id, principal)
+            await self._serve(scope, receive, send_with_id, principal, counts_of(user.access_token))
         finally:
             request_id_var.reset(token)
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send, principal: Principal) -> None:
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, principal: Principal, counted: dict[str, int]
+    ) -> None:
         started = time.monotonic()
         if not principal.workspace.mcp_enabled:
             await self._deny(principal, "mcp.request", "forbidden", started)
@@ -122,7 +124,10 @@ class Gateway:
                 },
             )
             return
-        if not await sync_to_async(_within_rate, thread_sensitive=False)(principal):
+        allowed = within_counted_rate(principal, counted)  # counted with the bearer's check, usually
+        if allowed is None:
+            allowed = await sync_to_async(within_rate, thread_sensitive=False)(principal)
+        if not allowed:
             await self._deny(principal, "mcp.request", "throttled", started)
             await _respond(
                 send,
@@ -173,17 +178,6 @@ class Gateway:
         await sync_to_async(publish_event, thread_sensitive=False)(
             action=action, actor=principal, outcome=outcome, detail={"code": code}, duration_ms=duration_ms
         )
-
-
-def _within_rate(principal: Principal) -> bool:
-    """At most MCP_THROTTLE_PER_MINUTE calls a minute per connection; lets calls pass if the cache is down."""
-    window = int(time.time() // 60)
-    key = f"throttle:mcp:{principal.connection.pk if principal.connection else principal.user.pk}:{window}"
-    try:
-        count = count_in_window(key, window=70)
-    except Exception:
-        return True
-    return bool(count <= settings.MCP_THROTTLE_PER_MINUTE)
 
 
 def _scope_needed(body: bytes, principal: Principal) -> tuple[str, str] | None:

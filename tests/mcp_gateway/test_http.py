@@ -421,3 +421,37 @@ async def test_every_read_tool_answers_within_its_output_schema(server, world):
             assert data, name
         hours = structured(await session.call_tool("hours_summary", {"date_from": "yesterday", "group_by": "member"}))
         assert [(row["label"], row["seconds"]) for row in hours["rows"]] == [("sam", 3600)]
+
+
+async def test_a_connection_over_its_calls_a_minute_is_429_and_audited(server, world):
+    """The server counts this minute's calls of a connection (MCP_THROTTLE_PER_MINUTE, 600); the
+    counter is in the shared cache, so the test puts it at the limit."""
+    import time as clock
+
+    from django.core.cache import cache
+
+    from mcp_gateway.rate import rate_windows
+
+    sam = world["sam"]
+    token = await in_thread(lambda: bearer_token(sam, resource=[f"{server.url}/mcp"]))
+    assert (await in_thread(post, server, token, CALL)).status_code == 200  # known to the server now
+    if clock.time() % 60 > 55:  # not across a minute's end
+        await anyio.sleep(60 - clock.time() % 60 + 0.1)
+    principal = await in_thread(lambda: principal_for(sam, connection=Connection.objects.get(user=sam.user)))
+    ((key, window),) = rate_windows(principal)
+    await in_thread(cache.set, key, 600, window)
+
+    answer = await in_thread(post, server, token, CALL)
+
+    assert answer.status_code == 429
+    assert answer.json()["error"]["code"] == "throttled"
+    assert answer.headers["Retry-After"] == "60"
+    assert await in_thread(cache.get, key) == 601
+    details = await in_thread(
+        lambda: list(
+            AuditEvent.objects.filter(action="mcp.request", outcome="denied", actor=sam.user).values_list(
+                "detail", flat=True
+            )
+        )
+    )
+    assert details == [{"code": "throttled"}]
