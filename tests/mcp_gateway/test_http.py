@@ -1,5 +1,5 @@
 """/mcp end to end: the app served by uvicorn as in production, the official SDK client over real
-HTTP, OAuth from the 401 onwards, and the transport-level refusals (401, 403, 413)."""
+HTTP, OAuth from the 401 onwards, and the transport-level refusals (401, 403, 413, 429)."""
 
 from __future__ import annotations
 
