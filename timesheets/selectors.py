@@ -409,7 +409,12 @@ def _day_slot() -> QuerySet[Any]:
         .order_by("-ended_at")
         .values("ended_at")[:1]
     )
-    return Membership.objects.filter(pk=Param("member_id", ID), workspace_id=Param("workspace_id", ID)).values(
-        last_end=Subquery(last_end, output_field=DateTimeField()),
-        week_status=Subquery(_locking_timesheet(), output_field=CharField()),
+    # One row by its id: unordered, so not joined to the user that memberships are ordered by.
+    return (
+        Membership.objects.filter(pk=Param("member_id", ID), workspace_id=Param("workspace_id", ID))
+        .order_by()
+        .values(
+            last_end=Subquery(last_end, output_field=DateTimeField()),
+            week_status=Subquery(_locking_timesheet(), output_field=CharField()),
+        )
     )
