@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from billing.exports import ENTRY_COLUMNS, entry_rows
 from billing.money import amount_for
 from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry
-from timesheets.presenters import entry_values, present_entries, present_entry
+from timesheets.presenters import entry_values, present_created, present_entries, present_entry
 from timesheets.selectors import time_entry_get, time_entry_list, timer_get
 from timesheets.services import (
     time_entry_create,
@@ -237,7 +237,7 @@ class TimeEntryListView(WorkspaceAPIView):
             entry = time_entry_create_for_day(actor=self.principal, day=day, duration_seconds=seconds, **values)
         else:
             entry = time_entry_create(actor=self.principal, **values)
-        return self.single(entry_reloaded(self, entry), status=201)
+        return self.single(present_created(self.principal, entry, values.get("tags", ())), status=201)
 
 
 class TimeEntryDetailView(WorkspaceAPIView):

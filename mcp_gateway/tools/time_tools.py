@@ -18,7 +18,7 @@ from timesheets.api import EntryOutput
 from timesheets.api_timesheets import TimesheetOutput
 from timesheets.durations import duration_seconds
 from timesheets.models import EntryState, TimeEntry
-from timesheets.presenters import entry_values, present_entries, present_entry
+from timesheets.presenters import entry_values, present_created, present_entries, present_entry
 from timesheets.selectors import (
     entry_scope,
     local_date,
@@ -198,12 +198,15 @@ class EntryWritten(WriteResult):
     )
 
 
-def _written(caller: Principal, entry: TimeEntry, verb: str) -> EntryWritten:
+def _written(caller: Principal, entry: TimeEntry, verb: str, created_with: list[Tag] | None = None) -> EntryWritten:
+    """What a write answers; ``created_with``: the tags of an entry just created, presented from the
+    instance (``present_created``) instead of read back."""
     rows = budget_health(actor=caller, project=entry.project)
     state = "as a draft for review" if entry.state == EntryState.DRAFT else "directly"
     hours = f"{(entry.duration_seconds or 0) / 3600:.2f} h" if entry.duration_seconds else "a running timer"
+    out = _entry_out(caller, entry) if created_with is None else present_created(caller, entry, created_with)
     return EntryWritten(
-        entry=_entry_out(caller, entry),
+        entry=out,
         budget=shaped(BudgetHealthOutput, rows[0], caller) if rows else None,
         warnings=time_entry_warnings(entry=entry),
         summary=f"{verb} {hours} on {entry.project.name} {state} (entry {entry.pk}).",
@@ -254,7 +257,7 @@ def log_time(
         entry = time_entry_create_for_day(actor=caller, day=on, duration_seconds=seconds, **common)
     else:
         raise Invalid("Give a duration, or start and end.", fields={"duration": ["E.g. '1h30m'."]})
-    return _written(caller, entry, "Logged")
+    return _written(caller, entry, "Logged", created_with=common["tags"])
 
 
 @tool(title="Change one of my time entries", perm=Perm.TIME_LOG_OWN, write=True)

@@ -20,10 +20,20 @@ from tests.factories import (
     TimeEntryFactory,
     WorkspaceFactory,
 )
+from tests.mcp_gateway.helpers import agent
 from timesheets.api import EntryOutput
 from timesheets.models import EntrySource, EntryState, TimeEntry
-from timesheets.presenters import TAGS, _columns, entry_row, entry_values, present_entries
+from timesheets.presenters import (
+    TAGS,
+    _columns,
+    entry_row,
+    entry_values,
+    present_created,
+    present_entries,
+    present_entry,
+)
 from timesheets.selectors import time_entry_list
+from timesheets.services import time_entry_create, time_entry_create_for_day
 
 pytestmark = pytest.mark.django_db
 
@@ -161,3 +171,60 @@ def test_one_entry_reads_back_as_its_list_row_and_only_in_its_own_workspace(shap
         )
     elsewhere = WorkspaceFactory()
     assert entry_row(workspace_id=elsewhere.pk, entry_id=shapes[0].pk) == []
+
+
+# --- an entry just created, presented from its instance -------------------------------------------
+
+
+@pytest.fixture
+def created(workspace, owner, member):
+    """Entries as the entry services create them, one of every shape a create gives, with the
+    principal that wrote each."""
+    client = ClientFactory(workspace=workspace, name="Zeta GmbH")
+    rated = ProjectFactory(workspace=workspace, client=client, billable_rate=Decimal("95.00"), team=[member])
+    bare = ProjectFactory(workspace=workspace, client=None, team=[member])
+    task = TaskFactory(project=rated, name="Design")
+    member.cost_rate = Decimal("41.50")
+    member.save(update_fields=["cost_rate"])
+    as_member, by_agent = principal_for(member), agent(member)
+    start = timezone.now().replace(microsecond=0) - timedelta(days=1)
+    made = [
+        (as_member, time_entry_create_for_day(
+            actor=as_member, project=rated, task=task, day=start.date(), duration_seconds=2821, billable=True,
+            description="Wireframes",
+        )),
+        (as_member, time_entry_create(
+            actor=as_member, project=bare, started_at=start - timedelta(days=1),
+            ended_at=start - timedelta(days=1) + timedelta(minutes=3, seconds=7),
+        )),
+        (by_agent, time_entry_create_for_day(
+            actor=by_agent, project=rated, day=start.date(), duration_seconds=900, billable=True, description="Draft",
+        )),
+    ]  # fmt: skip
+    assert made[2][1].state == EntryState.DRAFT
+    return made
+
+
+@pytest.mark.parametrize("viewer", ["writer", "owner"])
+def test_an_entry_just_created_is_presented_as_read_back_without_a_query(
+    created, owner, viewer, django_assert_num_queries
+):
+    for writer, entry in created:
+        principal = writer if viewer == "writer" else principal_for(owner)
+        with django_assert_num_queries(0):
+            presented = present_created(principal, entry, [])
+        assert presented == present_entry(principal, entry.pk)
+
+
+def test_one_with_tags_or_without_its_rows_on_the_instance_is_read_back(
+    created, workspace, member, django_assert_num_queries
+):
+    writer, entry = created[0]
+    tags = [TagFactory(workspace=workspace, name=name) for name in ("zulu", "Alpha")]
+    entry.tags.set(tags)
+    with django_assert_num_queries(1):
+        presented = present_created(writer, entry, tags)
+    assert [tag["name"] for tag in presented["tags"]] == ["Alpha", "zulu"]
+    fresh = TimeEntry.objects.get(pk=entry.pk)  # its member, project and task not loaded
+    with django_assert_num_queries(1):
+        assert present_created(writer, fresh, []) == presented
