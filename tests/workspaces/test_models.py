@@ -123,8 +123,8 @@ def _index_definitions(table: str) -> list[str]:
     "columns",
     [
         "workspace_id, member_id, started_at",
-        "workspace_id, project_id, started_at",
         "workspace_id, started_at",
+        "project_id, started_at",
     ],
 )
 def test_time_entries_are_indexed_for_the_filters_the_faces_offer(columns):
