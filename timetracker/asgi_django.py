@@ -9,9 +9,10 @@ about fifteen thread hops a request. Measured in-process: 2.1 ms of CPU for a 40
 
 Here the chain is built sync, as for WSGI, and entered with one ``sync_to_async``, on a thread
 kept from an earlier request (:class:`RequestThreads`), by at most ``WEB_THREADS`` requests of a
-process at once (:class:`RequestSlots`). What stays
-async is Django's: reading the body, the request signals, and sending the response (streamed
-exports still stream from an async iterator, ``workspaces/tabular.py``). No library offers this;
+process at once (:class:`RequestSlots`). The request signals go in the same hop
+(:meth:`SyncStackASGIHandler.handle`). What stays async is reading the body and sending the
+response (streamed exports still stream from an async iterator, ``workspaces/tabular.py``, and
+close after their last part). No library offers this;
 Django documents the cost ("a thread per request ... to emulate a synchronous environment")
 without a switch for it.
 """
@@ -19,13 +20,17 @@ without a switch for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
-from django.http import HttpRequest, HttpResponseBase
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse, HttpResponseBase
+from django.urls import set_script_prefix
 
 KEPT_THREADS = 32  # request threads kept for reuse per process; more may run at a peak
 
@@ -99,11 +104,56 @@ class SyncStackASGIHandler(ASGIHandler):
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
 
-    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        # thread_sensitive: the same thread as the view would have had, so the request's
-        # database connection is the one the request_finished signal closes.
-        # Only the sync part takes a slot: reading the body came before, and sending the response
-        # (a streamed export included) comes after.
-        async with self.slots.here():
-            response: HttpResponseBase = await sync_to_async(self.get_response, thread_sensitive=True)(request)
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Django's ``handle``, with everything sync about a request in one hop: the
+        request_started signal, building the request, middleware and view and, unless the response
+        streams, closing it. Django's own makes three (the signal, the view, the close), each with
+        its tasks and futures.
+
+        Closing before sending sends request_finished first, so the request's database connection
+        goes back to the pool while the answer is on its way. A streamed response (an export) is
+        sent as Django sends it, watching for the client leaving, and closed after its last part.
+        """
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        try:
+            # Only the sync part takes a slot: reading the body came before, and sending the
+            # response (a streamed export included) comes after. thread_sensitive: the request's
+            # thread (its ThreadSensitiveContext), whose database connection request_finished closes.
+            async with self.slots.here():
+                response = await sync_to_async(self.respond, thread_sensitive=True)(scope, body_file)
+            if response.streaming:
+                await self.stream(response, receive, send)
+            else:
+                await self.send_response(response, send)
+        finally:
+            body_file.close()
+
+    def respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
+        """The request's sync part, on its thread: the response, closed unless it streams."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, refused = self.create_request(scope, body_file)
+        response = self.get_response(request) if request is not None else cast(HttpResponseBase, refused)
+        response._handler_class = self.__class__  # type: ignore[attr-defined] # request_finished's sender
+        if isinstance(response, FileResponse):
+            response.block_size = self.chunk_size  # as Django's run_get_response
+        if not response.streaming:
+            response.close()
         return response
+
+    async def stream(self, response: HttpResponseBase, receive: Any, send: Any) -> None:
+        """Send a streamed response part by part; stop if the client leaves. Then close it."""
+        sending = asyncio.create_task(self.send_response(response, send))
+        leaving = asyncio.create_task(self.listen_for_disconnect(receive))
+        try:
+            await asyncio.wait((sending, leaving), return_when=asyncio.FIRST_COMPLETED)
+            for task in (leaving, sending):
+                if not task.done():
+                    task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, RequestAborted):
+                    await task
+        finally:
+            await sync_to_async(response.close, thread_sensitive=True)()

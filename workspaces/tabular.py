@@ -48,22 +48,41 @@ def xlsx_file(header: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: st
     return handle
 
 
-async def async_chunks(chunks: Iterator[bytes], *, batch: int = 500) -> AsyncIterator[bytes]:
+class AsyncChunks:
     """Serve a synchronous generator under ASGI without reading it all first.
 
     Django buffers a synchronous iterator completely when it serves a StreamingHttpResponse
     under ASGI; this pulls ``batch`` chunks at a time in Django's sync thread instead, so the
     database cursor behind the generator stays in one thread.
+
+    Django closes a response's content when it closes the response, on the request's thread
+    (``timetracker.asgi_django``): a download cut short (the client left) closes its generator,
+    and the cursor behind it, while the request's database connection is still open.
     """
-    take = sync_to_async(lambda: list(islice(chunks, batch)), thread_sensitive=True)
-    while part := await take():
-        yield b"".join(part)
+
+    def __init__(self, chunks: Iterator[bytes], *, batch: int = 500) -> None:
+        self.chunks = chunks
+        self.take = sync_to_async(lambda: list(islice(chunks, batch)), thread_sensitive=True)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        part = await self.take()
+        if not part:
+            raise StopAsyncIteration
+        return b"".join(part)
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def streaming_response(request: HttpRequest, chunks: Iterator[bytes], *, content_type: str, filename: str) -> Any:
     """A download streamed in constant memory under WSGI and ASGI alike."""
     content: Iterator[bytes] | AsyncIterator[bytes] = (
-        async_chunks(chunks) if isinstance(request, ASGIRequest) else chunks
+        AsyncChunks(chunks) if isinstance(request, ASGIRequest) else chunks
     )
     response = StreamingHttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -26,8 +26,9 @@ from tests.factories import AuditEventFactory
 from timesheets.models import TimeEntry
 from timetracker.asgi import django_application
 from timetracker.asgi_django import RequestSlots
-from workspaces import connection_services
+from workspaces import audit_views, connection_services
 from workspaces.models import AuditEvent
+from workspaces.tabular import csv_lines
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 
@@ -38,13 +39,22 @@ class Answer:
     headers: dict[str, str]
     bodies: list[bytes] = field(default_factory=list)
     hops: list[str] = field(default_factory=list)
+    finished_after: list[int] = field(default_factory=list)  # body parts sent when request_finished fired
 
     def json(self) -> Any:
         return json.loads(b"".join(self.bodies))
 
 
-async def asgi(method: str, path: str, *, headers: dict[str, str] | None = None, body: bytes = b"") -> Answer:
-    """One request through the app's own ASGI callable, as uvicorn would make it."""
+async def asgi(
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    leave_after: int | None = None,
+) -> Answer:
+    """One request through the app's own ASGI callable, as uvicorn would make it; with
+    ``leave_after``, the client disconnects once that many body parts have arrived."""
     raw = [(b"host", b"testserver"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     path, _, query = path.partition("?")
@@ -56,35 +66,45 @@ async def asgi(method: str, path: str, *, headers: dict[str, str] | None = None,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": query.encode(),
+        "query_string": query.encode(errors="surrogateescape"),  # "\udcff" sends the byte 0xff
         "root_path": "",
         "headers": raw,
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
     received = False
+    gone = asyncio.Event()
 
     async def receive() -> dict[str, Any]:
         nonlocal received
         if not received:
             received = True
             return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()  # the client stays connected
-        raise AssertionError("unreachable")
+        await gone.wait()  # the client stays connected until it leaves
+        return {"type": "http.disconnect"}
 
     answer = Answer(0, {})
 
     async def send(message: Mapping[str, Any]) -> None:
+        if gone.is_set():
+            await asyncio.Event().wait()  # a client that stopped reading and left: the write never ends
         if message["type"] == "http.response.start":
             answer.status = message["status"]
             answer.headers = {k.decode().lower(): v.decode() for k, v in message["headers"]}
         elif message.get("body"):
             answer.bodies.append(message["body"])
+            if leave_after is not None and len(answer.bodies) >= leave_after:
+                gone.set()
 
+    def finished(**kwargs: Any) -> None:
+        answer.finished_after.append(len(answer.bodies))
+
+    request_finished.connect(finished, dispatch_uid="test-asgi-finished")
     try:
         with counted_hops() as answer.hops:
             await django_application(scope, receive, send)
     finally:
+        request_finished.disconnect(dispatch_uid="test-asgi-finished")
         await sync_to_async(connections.close_all)()  # the request thread's connection
     return answer
 
@@ -125,9 +145,11 @@ async def test_a_rest_write_runs_its_middleware_and_view_in_one_hop(member, proj
     entry = await TimeEntry.objects.aget(pk=answer.json()["id"])
     assert (entry.member_id, entry.duration_seconds) == (member.pk, 900)
     assert await AuditEvent.objects.filter(action="time_entry.create", request_id="asgi-1").acount() == 1
-    # Django's request_started signal, the request (every middleware and the view), and closing the
-    # response: Django's own ASGI handler made about fifteen hops here.
-    assert answer.hops == ["Signal.asend.<locals>.sync_send", "BaseHandler.get_response", "HttpResponseBase.close"]
+    # Django's request_started signal, the request (every middleware and the view) and closing the
+    # response, in one hop: Django's own ASGI handler made about fifteen here.
+    assert answer.hops == ["SyncStackASGIHandler.respond"]
+    # closed before it was sent: the request's database connection went back first
+    assert answer.finished_after == [0]
 
 
 async def test_sessions_and_csrf_still_guard_the_pages(member):
@@ -168,6 +190,57 @@ async def test_a_large_download_still_streams(admin, workspace):
     assert answer.status == 200
     assert len(answer.bodies) > 1  # sent in parts, not one buffered body
     assert b"".join(answer.bodies).count(b"bulk.row") == 1200
+    # the view in one hop, each batch of rows in one, and the response closed after its last part
+    assert answer.hops[0] == "SyncStackASGIHandler.respond"
+    assert answer.hops[-1] == "HttpResponseBase.close"
+    assert answer.finished_after == [len(answer.bodies)]
+
+
+async def test_a_download_stops_when_the_client_leaves_and_its_rows_close_before_its_connection(admin, workspace):
+    await sync_to_async(AuditEventFactory.create_batch)(1200, workspace=workspace, actor=None, action="bulk.row")
+    client = Client()
+    await sync_to_async(client.force_login)(admin.user)
+    cookie = {"cookie": f"sessionid={client.cookies['sessionid'].value}"}
+    # the rows' generator (a database cursor behind it) and the request's end, in the order they happen
+    order: list[str] = []
+
+    threads: set[int] = set()
+
+    def watched(*args: Any, **kwargs: Any) -> Iterator[bytes]:
+        threads.add(threading.get_ident())  # the rows are read on the request's thread...
+        try:
+            yield from csv_lines(*args, **kwargs)
+            yield from (b"more\n" for _ in range(100_000))  # longer than a client waits
+        finally:
+            threads.add(threading.get_ident())  # ...and their cursor closed on it too
+            order.append("rows closed")
+
+    def finished(**kwargs: Any) -> None:
+        order.append("request finished")
+
+    request_finished.connect(finished, dispatch_uid="test-download-finished")
+    try:
+        with patch.object(audit_views, "csv_lines", watched):
+            left = await asgi("GET", reverse("audit-log-csv", args=[workspace.slug]), headers=cookie, leave_after=1)
+    finally:
+        request_finished.disconnect(dispatch_uid="test-download-finished")
+
+    assert left.status == 200
+    assert len(left.bodies) == 1  # the rest was never sent
+    # the cursor closed while its connection was open, then the connection went back
+    assert order == ["rows closed", "request finished"]
+    assert len(threads) == 1
+    assert threading.get_ident() not in threads  # not the event loop's
+    assert left.finished_after == [1]
+    assert (await asgi("GET", "/healthz")).status == 200  # and the process serves on
+
+
+async def test_a_request_django_cannot_build_is_answered_400_in_the_same_hop(db):
+    answer = await asgi("GET", "/healthz?q=\udcff")  # a query string that is not UTF-8
+
+    assert answer.status == 400
+    assert answer.hops == ["SyncStackASGIHandler.respond"]
+    assert answer.finished_after == [0]
 
 
 @contextmanager
