@@ -25,6 +25,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry, Timesheet, TimesheetStatus, week_start_for
+from timetracker import compiled
 from timetracker.compiled import ID, Param, values_rows
 from workspaces import policies
 from workspaces.errors import Forbidden
@@ -366,33 +367,40 @@ def review_queue_get(*, actor: Principal, entry_id: object) -> TimeEntry:
 
 @dataclass(frozen=True)
 class DaySlot:
-    """Where time given only as a day goes (:func:`duration_slot`), and the lock of that day's week."""
+    """Where time given only as a day goes (:func:`day_slot_from`), and the lock of that day's week."""
 
     started_at: datetime
     ended_at: datetime
     week: WeekLock
 
 
-def duration_slot(*, workspace: Workspace, member: Membership, day: date, seconds: int) -> DaySlot:
-    """Where ``seconds`` of time given only as a day go: after the member's last entry that day,
-    or at 09:00 (workspace time) on an empty day, so that such entries stack without overlapping.
-
-    The same query reads the lock of the day's week (:class:`WeekLock`, for :func:`entry_lock_reason`):
-    a write under the member's lock then makes one round trip instead of two before it inserts.
-    """
-    start = datetime.combine(day, time(9, 0), tzinfo=workspace.tzinfo)
-    week = week_start_for(workspace, day)
+def day_slot_read(*, workspace: Workspace, member_id: int, day: date) -> compiled.Read:
+    """The read :func:`day_slot_from` places time given only as a day by: the end of the member's
+    last entry that day and the lock of the day's week (:class:`WeekLock`, for
+    :func:`entry_lock_reason`), in one row. It goes with the member's lock in one round trip
+    (``entry_rules.lock_member_then``), so a write under that lock makes none of its own before
+    it inserts."""
     values = {
         "workspace_id": workspace.pk,
-        "member_id": member.pk,
+        "member_id": member_id,
         "day_start": day_start_utc(workspace, day),
         "next_day_start": day_start_utc(workspace, day + timedelta(days=1)),
-        "week": week,
+        "week": week_start_for(workspace, day),
     }
-    (found,) = values_rows(("duration_slot",), _day_slot, values)
-    if found["last_end"] is not None and found["last_end"] > start:
-        start = found["last_end"]
-    return DaySlot(start, start + timedelta(seconds=seconds), WeekLock(week, found["week_status"]))
+    return compiled.Read(compiled.Template, ("duration_slot",), _day_slot, values)
+
+
+def day_slot_from(found: list[dict[str, Any]], *, workspace: Workspace, day: date, seconds: int) -> DaySlot:
+    """Where ``seconds`` of time given only as a day go, by what :func:`day_slot_read` found: after
+    the member's last entry that day, or at 09:00 (workspace time) on an empty day, so that such
+    entries stack without overlapping."""
+    (row,) = found
+    start = datetime.combine(day, time(9, 0), tzinfo=workspace.tzinfo)
+    if row["last_end"] is not None and row["last_end"] > start:
+        start = row["last_end"]
+    return DaySlot(
+        start, start + timedelta(seconds=seconds), WeekLock(week_start_for(workspace, day), row["week_status"])
+    )
 
 
 def _day_slot() -> QuerySet[Any]:

@@ -26,10 +26,11 @@ from timesheets.entry_rules import (
     ensure_unlocked,
     entry_source,
     lock_member_for_time,
+    lock_member_then,
     whole_seconds,
 )
 from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry
-from timesheets.selectors import WeekLock, WeekStart, duration_slot
+from timesheets.selectors import WeekLock, WeekStart, day_slot_from, day_slot_read
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Invalid, Locked, NotFound
 from workspaces.model_update import reject_unknown_fields
@@ -165,9 +166,12 @@ def time_entry_create_for_day(
     """
     if not 1 <= duration_seconds <= MAX_ENTRY_SECONDS:
         raise Invalid("An entry lasts 1 second to 24 hours.", fields={"duration_seconds": ["1 to 86400."]})
-    member = lock_member_for_time(actor, member)
+    workspace = actor.workspace
+    member, found = lock_member_then(
+        actor, member, lambda member_id: day_slot_read(workspace=workspace, member_id=member_id, day=day)
+    )
     policies.ensure_time_write(actor, member)
-    slot = duration_slot(workspace=member.workspace, member=member, day=day, seconds=duration_seconds)
+    slot = day_slot_from(found, workspace=member.workspace, day=day, seconds=duration_seconds)
     return _create_locked(
         actor,
         member,

@@ -24,6 +24,7 @@ Django below 2.2.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -94,12 +95,19 @@ class Template:
 
         return self.sql == other.sql and fixed(self.params) == fixed(other.params)
 
+    def bind(self, values: Mapping[str, Any], connection: BaseDatabaseWrapper) -> list[Any]:
+        """The parameters of the SQL, ``values`` in place of the :class:`Param` placeholders."""
+        return [p.bind(values, connection) if isinstance(p, Param) else p for p in self.params]
+
     def fetch(self, values: Mapping[str, Any], connection: BaseDatabaseWrapper) -> list[Any]:
         """The rows, bound to ``values``, their values converted as Django converts them."""
-        params = [p.bind(values, connection) if isinstance(p, Param) else p for p in self.params]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.sql, self.bind(values, connection))
             found: list[Any] = cursor.fetchall()
+        return self.converted(found, connection)
+
+    def converted(self, found: list[Any], connection: BaseDatabaseWrapper) -> list[Any]:
+        """Rows as the database returned them, their values converted as Django converts them."""
         converters = self.converters(connection)
         if not converters:
             return found
@@ -125,9 +133,17 @@ class Template:
             self._converters = converters_of(self.expressions, connection)
         return self._converters
 
-    def run(self, values: Mapping[str, Any], connection: BaseDatabaseWrapper) -> list[dict[str, Any]]:
+    def run(self, values: Mapping[str, Any], connection: BaseDatabaseWrapper) -> list[Any]:
+        self.check_can_run(connection)
+        return self.result(self.fetch(values, connection), connection)
+
+    def check_can_run(self, connection: BaseDatabaseWrapper) -> None:
+        """Refuse what Django's compiler refuses before it runs a query (nothing, for values)."""
+
+    def result(self, rows: list[Any], connection: BaseDatabaseWrapper) -> list[Any]:
+        """Converted rows as the caller takes them: dicts of the ``values()`` names."""
         names = self.names
-        return [dict(zip(names, row, strict=False)) for row in self.fetch(values, connection)]
+        return [dict(zip(names, row, strict=False)) for row in rows]
 
 
 class ModelTemplate(Template):
@@ -152,11 +168,14 @@ class ModelTemplate(Template):
         self.init_list = [column[0].target.attname for column in compiler.select[self.start : self.end]]
         self.populators = get_related_populators(klass_info, compiler.select, queryset.db)
 
-    def instances(self, values: Mapping[str, Any], connection: BaseDatabaseWrapper) -> list[Any]:
+    def check_can_run(self, connection: BaseDatabaseWrapper) -> None:
         if self.for_update and connection.get_autocommit():  # as Django's compiler refuses it
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+
+    def result(self, rows: list[Any], connection: BaseDatabaseWrapper) -> list[Any]:
+        """Converted rows as the caller takes them: model instances, as ``ModelIterable`` makes them."""
         found = []
-        for row in self.fetch(values, connection):
+        for row in rows:
             obj = self.model.from_db(connection.alias, self.init_list, row[self.start : self.end])
             for populator in self.populators:
                 populator.populate(row, obj)
@@ -260,7 +279,8 @@ def values_rows(
     ``COMPILED_QUERIES_CHECK``.
     """
     connection = connections[using]
-    return _template(Template, key, build, connection).run(values, connection)
+    rows: list[dict[str, Any]] = _template(Template, key, build, connection).run(values, connection)
+    return rows
 
 
 def instances(
@@ -269,9 +289,44 @@ def instances(
     """The model instances of the queryset ``build()`` returns, bound to ``values``: as
     :func:`values_rows`, for a queryset of models (with ``select_related`` or ``select_for_update``)."""
     connection = connections[using]
-    template = _template(ModelTemplate, key, build, connection)
-    assert isinstance(template, ModelTemplate)
-    return template.instances(values, connection)
+    return _template(ModelTemplate, key, build, connection).run(values, connection)
+
+
+@dataclass(frozen=True)
+class Read:
+    """One compiled read for :func:`together`: ``kind`` is :class:`Template` (rows as dicts, as
+    :func:`values_rows`) or :class:`ModelTemplate` (model instances, as :func:`instances`)."""
+
+    kind: type[Template]
+    key: Hashable
+    build: Callable[[], QuerySet[Any]]
+    values: Mapping[str, Any]
+
+
+def together(*reads: Read, using: str = "default") -> list[list[Any]]:
+    """Each read's result, the reads sent in one round trip where the database can
+    (``fetch_together`` of ``timetracker.postgresql``) and one after another where not.
+
+    They run in order, each a statement of its own: under READ COMMITTED each takes its snapshot
+    when it starts, so a read after a row lock (``select_for_update``) sees what the lock's
+    previous holder committed, as it would in a round trip of its own.
+    """
+    connection = connections[using]
+    templates = [_template(read.kind, read.key, read.build, connection) for read in reads]
+    for template in templates:
+        template.check_can_run(connection)
+    fetch_together = getattr(connection, "fetch_together", None)
+    if fetch_together is None:
+        found = [template.fetch(read.values, connection) for template, read in zip(templates, reads, strict=True)]
+    else:
+        raw = fetch_together(
+            [
+                (template.sql, template.bind(read.values, connection))
+                for template, read in zip(templates, reads, strict=True)
+            ]
+        )
+        found = [template.converted(rows, connection) for template, rows in zip(templates, raw, strict=True)]
+    return [template.result(rows, connection) for template, rows in zip(templates, found, strict=True)]
 
 
 def _template(

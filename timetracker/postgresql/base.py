@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from functools import lru_cache
 from time import monotonic
@@ -39,7 +40,7 @@ from django.conf import settings
 from django.db.backends.postgresql import base
 from django.db.backends.utils import debug_transaction  # type: ignore[attr-defined]  # not in django-stubs 5.2
 from django.db.transaction import TransactionManagementError
-from psycopg import ClientCursor, adapt, adapters, pq
+from psycopg import ClientCursor, adapt, adapters, capabilities, pq
 from psycopg.abc import AdaptContext
 from psycopg_pool import ConnectionPool
 
@@ -140,6 +141,37 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 cursor.execute(sql, params)
             return
         self.with_commit.append((sql, tuple(params)))
+
+    def fetch_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
+        """The rows of each statement, the statements sent in one round trip (libpq's pipeline
+        mode) and run in order, each prepared as :class:`PreparingCursor` prepares it.
+
+        Each is a statement of its own, as if sent alone: in this transaction, under READ
+        COMMITTED with a snapshot of its own. The first failure fails the rest and is raised, as
+        Django raises it; ``atomic()`` then rolls back. Statements waiting for the ``COMMIT``
+        (:meth:`execute_with_commit`) are sent first.
+        """
+        self.validate_no_broken_transaction()
+        if self.with_commit:
+            waiting, self.with_commit = self.with_commit, []
+            with self.cursor() as cursor:
+                for statement, values in waiting:
+                    cursor.execute(statement, values)
+        cursors = [self.cursor() for _ in statements]
+        started = monotonic()
+        try:
+            with self.wrap_database_errors:
+                with self.connection.pipeline() if capabilities.has_pipeline() else nullcontext():
+                    for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                        cursor.cursor.execute(sql, params)
+                found = [cursor.cursor.fetchall() for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+        if self.queries_logged:  # each statement counts, as when run on its own
+            each = f"{(monotonic() - started) / len(statements):.3f}"
+            self.queries_log.extend({"sql": sql, "time": each} for sql, _ in statements)
+        return found
 
     def _send_with_commit_first(self, execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
         if self.with_commit:

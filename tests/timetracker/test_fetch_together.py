@@ -1,0 +1,185 @@
+"""Reads sent together (``compiled.together``, ``DatabaseWrapper.fetch_together``): several
+statements in one round trip, each still a statement of its own. Round trips are counted on the
+wire, from libpq's trace of the connection: one ``ReadyForQuery`` answers each."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import pytest
+from django.db import ProgrammingError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from psycopg import pq
+
+from tests.factories import TimeEntryFactory
+from timesheets.models import TimeEntry
+from timesheets.services import time_entry_create_for_day
+from timetracker import compiled
+from timetracker.compiled import ID, Param
+from workspaces.models import Membership
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@contextmanager
+def wire() -> Iterator[list[list[str]]]:
+    """The messages Django's connection exchanges meanwhile, one list per round trip: each ends
+    with the server's ``ReadyForQuery``. Nothing is prepared meanwhile, so every statement's
+    text is on the wire."""
+    connection.ensure_connection()
+    raw: Any = connection.connection
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None
+    trips: list[list[str]] = []
+    with tempfile.TemporaryFile(mode="w+") as trace:
+        raw.pgconn.trace(trace.fileno())
+        raw.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            yield trips
+        finally:
+            raw.pgconn.untrace()
+            raw.prepare_threshold = threshold
+            trace.seek(0)
+            trip: list[str] = []
+            for line in trace.read().splitlines():
+                trip.append(line)
+                if line.startswith("B\t") and "\tReadyForQuery" in line:
+                    trips.append(trip)
+                    trip = []
+
+
+def round_trips_with(trips: list[list[str]], text: str) -> list[int]:
+    """Which round trips sent a statement containing ``text``."""
+    return [
+        number for number, trip in enumerate(trips) if any(line.startswith("F\t") and text in line for line in trip)
+    ]
+
+
+def member_row() -> Any:
+    return Membership.objects.select_for_update(of=("self",)).filter(pk=Param("member_id", ID))
+
+
+def entries_of_member() -> Any:
+    return TimeEntry.objects.filter(member_id=Param("member_id", ID)).order_by("id").values("id")
+
+
+def test_reads_sent_together_go_in_one_round_trip_and_each_gives_its_rows(member):
+    entries = TimeEntryFactory.create_batch(2, member=member)
+    reads = (
+        compiled.Read(compiled.ModelTemplate, ("test lock", object()), member_row, {"member_id": member.pk}),
+        compiled.Read(compiled.Template, ("test entries", object()), entries_of_member, {"member_id": member.pk}),
+    )
+
+    with transaction.atomic():
+        connection.ensure_connection()
+        with CaptureQueriesContext(connection) as logged, wire() as trips:
+            locked, rows = compiled.together(*reads)
+        with wire() as apart:  # the same reads, each on its own
+            for read in reads:
+                compiled.together(read)
+
+    assert [m.pk for m in locked] == [member.pk]
+    assert isinstance(locked[0], Membership)
+    assert rows == [{"id": entry.pk} for entry in entries]
+    assert len(logged.captured_queries) == 2  # each read counted as when run on its own
+    (lock_trip,) = round_trips_with(trips, "FOR UPDATE")
+    assert round_trips_with(trips, '"timesheets_timeentry"') == [lock_trip]
+    assert len(trips) == 2  # psycopg's BEGIN, then both reads
+    assert len(apart) == 2  # one each
+
+
+def test_a_read_after_a_failing_one_does_not_run_and_the_failure_is_djangos(member):
+    def broken() -> Any:
+        return Membership.objects.filter(pk=Param("member_id", ID)).extra(where=["1/0 = 1"])
+
+    reads = (
+        compiled.Read(compiled.ModelTemplate, ("test broken", object()), broken, {"member_id": member.pk}),
+        compiled.Read(compiled.Template, ("test entries", object()), entries_of_member, {"member_id": member.pk}),
+    )
+
+    with pytest.raises(Exception) as failed, transaction.atomic():  # noqa: PT011
+        compiled.together(*reads)
+
+    assert failed.value.__class__.__module__ == "django.db.utils"  # DataError, wrapped as Django wraps it
+    assert "division by zero" in str(failed.value)
+    assert Membership.objects.filter(pk=member.pk).exists()  # and the connection works on
+
+
+def test_a_lock_read_outside_a_transaction_is_refused_as_django_refuses_it(member):
+    read = compiled.Read(compiled.ModelTemplate, ("test lock", object()), member_row, {"member_id": member.pk})
+
+    with pytest.raises(transaction.TransactionManagementError):
+        compiled.together(read)
+
+
+def test_a_statement_waiting_for_the_commit_is_sent_before_them(member):
+    from django.db import connections
+
+    from timetracker.postgresql.base import DatabaseWrapper
+
+    ours = connections["default"]
+    assert isinstance(ours, DatabaseWrapper)
+    read = compiled.Read(compiled.Template, ("test entries", object()), entries_of_member, {"member_id": member.pk})
+    entry = TimeEntryFactory(member=member)
+    with transaction.atomic():
+        ours.execute_with_commit("DELETE FROM timesheets_timeentry WHERE id = %s", [entry.pk])
+        assert compiled.together(read, read) == [[], []]  # the delete ran first
+        assert ours.with_commit == []
+    with pytest.raises(ProgrammingError), transaction.atomic():
+        ours.fetch_together([("SELECT no_such_column FROM workspaces_membership", [])])
+
+
+def test_a_day_entrys_lock_and_slot_go_in_one_round_trip(as_member, member, project):
+    TimeEntryFactory(member=member, project=project)  # the factory's own writes, before tracing
+    day = date(2026, 3, 4)
+
+    with wire() as trips:
+        entry = time_entry_create_for_day(actor=as_member, project=project, day=day, duration_seconds=900)
+
+    (lock_trip,) = round_trips_with(trips, "FOR UPDATE")
+    assert round_trips_with(trips, '"last_end"') == [lock_trip]  # the day's slot, with the lock
+    # BEGIN; the lock and the slot; the project's team (a member's own time); the entry's INSERT;
+    # its audit event with the COMMIT
+    assert len(trips) == 5
+    assert entry.started_at.hour == 9
+
+
+def test_reads_sent_together_are_prepared_as_reads_on_their_own_are(member):
+    entry = TimeEntryFactory(member=member)
+    reads = (
+        compiled.Read(compiled.ModelTemplate, ("test lock", object()), member_row, {"member_id": member.pk}),
+        compiled.Read(compiled.Template, ("test entries", object()), entries_of_member, {"member_id": member.pk}),
+    )
+
+    for _ in range(4):  # prepared from the third run on (prepare_threshold 2), the same answers throughout
+        with transaction.atomic():
+            locked, rows = compiled.together(*reads)
+        assert ([m.pk for m in locked], rows) == ([member.pk], [{"id": entry.pk}])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert sum("FOR UPDATE" in statement for statement in prepared) == 1
+    assert sum('FROM "timesheets_timeentry"' in statement for statement in prepared) == 1
+
+
+def test_where_the_database_cannot_send_them_together_they_run_one_after_another(member, monkeypatch):
+    from timetracker.postgresql.base import DatabaseWrapper
+
+    entry = TimeEntryFactory(member=member)
+    monkeypatch.setattr(DatabaseWrapper, "fetch_together", None)  # as on SQLite (make run)
+    reads = (
+        compiled.Read(compiled.ModelTemplate, ("test lock", object()), member_row, {"member_id": member.pk}),
+        compiled.Read(compiled.Template, ("test entries", object()), entries_of_member, {"member_id": member.pk}),
+    )
+
+    with transaction.atomic():
+        connection.ensure_connection()
+        with wire() as trips:
+            locked, rows = compiled.together(*reads)
+
+    assert ([m.pk for m in locked], rows) == ([member.pk], [{"id": entry.pk}])
+    assert round_trips_with(trips, "FOR UPDATE") != round_trips_with(trips, '"timesheets_timeentry"')
