@@ -136,13 +136,16 @@ def ensure_no_overlap(
         )
 
 
-def check_project(actor: Principal, member: Membership, project: Project) -> None:
-    """The project must be an active project of this workspace; members log on their projects only."""
+def check_project(actor: Principal, member: Membership, project: Project, *, on_team: bool | None = None) -> None:
+    """The project must be an active project of this workspace; members log on their projects only
+    (``on_team``: whether the member is on the project's team, when already read)."""
     if project.workspace_id != actor.workspace.pk:
         raise Invalid("Project not found.", fields={"project": ["Project not found."]})
     if project.status != ProjectStatus.ACTIVE:
         raise Invalid("That project is archived.", fields={"project": ["Archived projects take no new time."]})
-    if member.role == Role.MEMBER and not project.team.filter(pk=member.pk).exists():
+    if on_team is None and member.role == Role.MEMBER:
+        on_team = project.team.filter(pk=member.pk).exists()
+    if member.role == Role.MEMBER and not on_team:
         raise Forbidden(f"{member.user.get_username()} is not on the team of {project.name}.")
 
 

@@ -13,6 +13,7 @@ from django.db.models import (
     CharField,
     DateField,
     DateTimeField,
+    Exists,
     Field,
     Func,
     Prefetch,
@@ -366,63 +367,77 @@ def review_queue_get(*, actor: Principal, entry_id: object) -> TimeEntry:
 
 
 @dataclass(frozen=True)
-class DaySlot:
-    """Where time given only as a day goes (:func:`day_slot_from`), and the lock of that day's week."""
+class TimeContext:
+    """What a new entry's write reads with its member's lock (:func:`time_context_read`): the lock
+    of the entry's week, whether the member is on the project's team, and for time given only as
+    a day, when the member's last entry that day ends (``None``: none does)."""
 
-    started_at: datetime
-    ended_at: datetime
     week: WeekLock
+    on_team: bool
+    last_end: datetime | None
 
 
-def day_slot_read(*, workspace: Workspace, member_id: int, day: date) -> compiled.Read:
-    """The read :func:`day_slot_from` places time given only as a day by: the end of the member's
-    last entry that day and the lock of the day's week (:class:`WeekLock`, for
-    :func:`entry_lock_reason`), in one row. It goes with the member's lock in one round trip
-    (``entry_rules.lock_member_then``), so a write under that lock makes none of its own before
-    it inserts."""
+def time_context_read(
+    *, workspace: Workspace, member_id: int, project_id: int, day: date, last_end: bool
+) -> compiled.Read:
+    """The one-row read of :class:`TimeContext` for the member's time on ``day`` (``last_end``:
+    with the end of the day's last entry). It goes with the member's lock in one round trip
+    (``entry_rules.lock_member_then``), so a new entry's write under that lock reads nothing
+    else before it inserts."""
     values = {
         "workspace_id": workspace.pk,
         "member_id": member_id,
+        "project_id": project_id,
         "day_start": day_start_utc(workspace, day),
         "next_day_start": day_start_utc(workspace, day + timedelta(days=1)),
         "week": week_start_for(workspace, day),
     }
-    return compiled.Read(compiled.Template, ("duration_slot",), _day_slot, values)
+    return compiled.Read(compiled.Template, ("time_context", last_end), lambda: _time_context(last_end), values)
 
 
-def day_slot_from(found: list[dict[str, Any]], *, workspace: Workspace, day: date, seconds: int) -> DaySlot:
-    """Where ``seconds`` of time given only as a day go, by what :func:`day_slot_read` found: after
-    the member's last entry that day, or at 09:00 (workspace time) on an empty day, so that such
-    entries stack without overlapping."""
+def time_context_from(found: list[dict[str, Any]], *, workspace: Workspace, day: date) -> TimeContext:
     (row,) = found
+    week = WeekLock(week_start_for(workspace, day), row["week_status"])
+    return TimeContext(week=week, on_team=row["on_team"], last_end=row.get("last_end"))
+
+
+def day_slot(context: TimeContext, *, workspace: Workspace, day: date, seconds: int) -> tuple[datetime, datetime]:
+    """Where ``seconds`` of time given only as a day go: after the member's last entry that day,
+    or at 09:00 (workspace time) on an empty day, so that such entries stack without overlapping."""
     start = datetime.combine(day, time(9, 0), tzinfo=workspace.tzinfo)
-    if row["last_end"] is not None and row["last_end"] > start:
-        start = row["last_end"]
-    return DaySlot(
-        start, start + timedelta(seconds=seconds), WeekLock(week_start_for(workspace, day), row["week_status"])
-    )
+    if context.last_end is not None and context.last_end > start:
+        start = context.last_end
+    return start, start + timedelta(seconds=seconds)
 
 
-def _day_slot() -> QuerySet[Any]:
-    """One row: when the member's last finished entry of a day ends (the day as two UTC moments),
-    and the status of the member's locking timesheet of a week."""
-    last_end = (
-        TimeEntry.objects.filter(
-            workspace_id=Param("workspace_id", ID),
-            member_id=Param("member_id", ID),
-            ended_at__isnull=False,
-            started_at__gte=Param("day_start", DateTimeField()),
-            started_at__lt=Param("next_day_start", DateTimeField()),
+def _time_context(last_end: bool) -> QuerySet[Any]:
+    """One row: the status of the member's locking timesheet of a week, whether the member is on
+    a project's team and (``last_end``) when its last finished entry of a day ends (the day as two
+    UTC moments)."""
+    columns: dict[str, Any] = {
+        "week_status": Subquery(_locking_timesheet(), output_field=CharField()),
+        "on_team": Exists(
+            Project.team.through.objects.filter(
+                project_id=Param("project_id", ID), membership_id=Param("member_id", ID)
+            )
+        ),
+    }
+    if last_end:
+        ends = (
+            TimeEntry.objects.filter(
+                workspace_id=Param("workspace_id", ID),
+                member_id=Param("member_id", ID),
+                ended_at__isnull=False,
+                started_at__gte=Param("day_start", DateTimeField()),
+                started_at__lt=Param("next_day_start", DateTimeField()),
+            )
+            .order_by("-ended_at")
+            .values("ended_at")[:1]
         )
-        .order_by("-ended_at")
-        .values("ended_at")[:1]
-    )
+        columns["last_end"] = Subquery(ends, output_field=DateTimeField())
     # One row by its id: unordered, so not joined to the user that memberships are ordered by.
     return (
         Membership.objects.filter(pk=Param("member_id", ID), workspace_id=Param("workspace_id", ID))
         .order_by()
-        .values(
-            last_end=Subquery(last_end, output_field=DateTimeField()),
-            week_status=Subquery(_locking_timesheet(), output_field=CharField()),
-        )
+        .values(**columns)
     )

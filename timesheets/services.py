@@ -7,7 +7,7 @@ running entries is the last word. The lock and the checks: ``entry_rules.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,15 @@ from timesheets.entry_rules import (
     whole_seconds,
 )
 from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry
-from timesheets.selectors import WeekLock, WeekStart, day_slot_from, day_slot_read
+from timesheets.selectors import (
+    TimeContext,
+    WeekStart,
+    day_slot,
+    local_date,
+    time_context_from,
+    time_context_read,
+)
+from timetracker import compiled
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Invalid, Locked, NotFound
 from workspaces.model_update import reject_unknown_fields
@@ -74,7 +82,9 @@ def time_entry_create(
     decides: the entry is saved directly, as a draft for the review queue, or refused
     (``forbidden_by_policy``). The caller's connection, if any, is kept on the entry.
     """
-    member = lock_member_for_time(actor, member)
+    workspace = actor.workspace
+    day = local_date(workspace, check_window(started_at, ended_at)[0])
+    member, found = lock_member_then(actor, member, _context_read(workspace, project, day, last_end=False))
     policies.ensure_time_write(actor, member)
     return _create_locked(
         actor,
@@ -82,6 +92,7 @@ def time_entry_create(
         project=project,
         started_at=started_at,
         ended_at=ended_at,
+        known=time_context_from(found, workspace=workspace, day=day),
         task=task,
         description=description,
         billable=billable,
@@ -104,20 +115,20 @@ def _create_locked(
     tags: Iterable[Tag] = (),
     state: str = EntryState.ACTIVE,
     source: str | None = None,
-    known_week: WeekLock | None = None,
+    known: TimeContext | None = None,
 ) -> TimeEntry:
     """:func:`time_entry_create` for a member this transaction has locked and may write for
-    (``known_week``: a week's lock read under that lock)."""
+    (``known``: what was read with that lock about the entry's week and project)."""
     workspace = member.workspace
     started_at, ended_at_checked, seconds = check_window(started_at, ended_at)
-    check_project(actor, member, project)
+    check_project(actor, member, project, on_team=known.on_team if known is not None else None)
     check_task(project, task)
     tag_list = check_tags(actor, tags)
     is_billable = billable if billable is not None else billable_default(project=project, task=task)
     reason = ensure_agent_may_write(actor, billable=is_billable)
     if reason is not None:
         state = EntryState.DRAFT
-    ensure_unlocked(workspace, member, started_at, known=known_week)
+    ensure_unlocked(workspace, member, started_at, known=known.week if known is not None else None)
     ensure_no_overlap(workspace, member, started_at, ended_at_checked)
     rates = rates_resolve(member=member, project=project, task=task)
     entry = TimeEntry.objects.create(
@@ -167,19 +178,21 @@ def time_entry_create_for_day(
     if not 1 <= duration_seconds <= MAX_ENTRY_SECONDS:
         raise Invalid("An entry lasts 1 second to 24 hours.", fields={"duration_seconds": ["1 to 86400."]})
     workspace = actor.workspace
-    member, found = lock_member_then(
-        actor, member, lambda member_id: day_slot_read(workspace=workspace, member_id=member_id, day=day)
-    )
+    member, found = lock_member_then(actor, member, _context_read(workspace, project, day, last_end=True))
     policies.ensure_time_write(actor, member)
-    slot = day_slot_from(found, workspace=member.workspace, day=day, seconds=duration_seconds)
+    context = time_context_from(found, workspace=workspace, day=day)
+    started_at, ended_at = day_slot(context, workspace=workspace, day=day, seconds=duration_seconds)
     return _create_locked(
-        actor,
-        member,
-        project=project,
-        started_at=slot.started_at,
-        ended_at=slot.ended_at,
-        known_week=slot.week,
-        **kwargs,
+        actor, member, project=project, started_at=started_at, ended_at=ended_at, known=context, **kwargs
+    )
+
+
+def _context_read(
+    workspace: Workspace, project: Project, day: date, *, last_end: bool
+) -> Callable[[int], compiled.Read]:
+    """What a new entry's write reads with its member's lock, for the member's id."""
+    return lambda member_id: time_context_read(
+        workspace=workspace, member_id=member_id, project_id=project.pk, day=day, last_end=last_end
     )
 
 

@@ -189,13 +189,13 @@ def for_day(actor, project, day, seconds):
 def test_time_given_as_a_day_reads_its_weeks_lock_with_its_slot(as_member, project, status, django_assert_num_queries):
     sunday = MONDAY + timedelta(days=6)
     for_day(as_member, project, sunday, 3600)  # warm: the member, project and compiled reads
-    # The savepoint, the member lock, the day's slot with its week's lock, the project's team, the
-    # entry, its audit event, the savepoint's release: no query of its own for the week's lock.
-    with django_assert_num_queries(7):
+    # The savepoint, the member lock, the day's slot with its week's lock and the project's team,
+    # the entry, its audit event, the savepoint's release: no query of its own for the week's lock.
+    with django_assert_num_queries(6):
         open_week = for_day(as_member, project, sunday, 3600)
     TimesheetFactory(member=as_member.membership, week_start=MONDAY, status=status)
 
-    with pytest.raises(Locked, match=f"week of 2026-06-01 is {status}"), django_assert_num_queries(5):
+    with pytest.raises(Locked, match=f"week of 2026-06-01 is {status}"), django_assert_num_queries(4):
         for_day(as_member, project, sunday, 600)
     assert (open_week.started_at, open_week.ended_at) == (berlin(sunday, 10), berlin(sunday, 11))
     assert TimeEntry.objects.count() == 2
@@ -283,6 +283,9 @@ def test_members_log_only_on_projects_of_their_team(as_member, workspace):
     outside = ProjectFactory(workspace=workspace, name="Not mine")
     with pytest.raises(Forbidden, match="not on the team"):
         log(as_member, outside, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    with pytest.raises(Forbidden, match="not on the team"):  # the team read with the member's lock
+        for_day(as_member, outside, MONDAY, 3600)
+    assert not TimeEntry.objects.exists()
 
 
 def test_another_workspaces_member_project_task_and_tag_are_refused(as_member, as_manager, project, task):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from psycopg import pq
 
 from tests.factories import TimeEntryFactory
 from timesheets.models import TimeEntry
-from timesheets.services import time_entry_create_for_day
+from timesheets.services import time_entry_create, time_entry_create_for_day
 from timetracker import compiled
 from timetracker.compiled import ID, Param
 from workspaces.models import Membership
@@ -132,7 +132,7 @@ def test_a_statement_waiting_for_the_commit_is_sent_before_them(member):
         ours.fetch_together([("SELECT no_such_column FROM workspaces_membership", [])])
 
 
-def test_a_day_entrys_lock_and_slot_go_in_one_round_trip(as_member, member, project):
+def test_a_day_entrys_lock_slot_week_and_team_go_in_one_round_trip(as_member, member, project):
     TimeEntryFactory(member=member, project=project)  # the factory's own writes, before tracing
     day = date(2026, 3, 4)
 
@@ -140,11 +140,30 @@ def test_a_day_entrys_lock_and_slot_go_in_one_round_trip(as_member, member, proj
         entry = time_entry_create_for_day(actor=as_member, project=project, day=day, duration_seconds=900)
 
     (lock_trip,) = round_trips_with(trips, "FOR UPDATE")
-    assert round_trips_with(trips, '"last_end"') == [lock_trip]  # the day's slot, with the lock
-    # BEGIN; the lock and the slot; the project's team (a member's own time); the entry's INSERT;
-    # its audit event with the COMMIT
-    assert len(trips) == 5
+    # the day's slot, the week's lock and the project's team (a member logs on their projects)
+    assert round_trips_with(trips, '"last_end"') == [lock_trip]
+    assert round_trips_with(trips, '"timesheets_timesheet"') == [lock_trip]
+    assert round_trips_with(trips, '"workspaces_project_team"') == [lock_trip]
+    # BEGIN; the lock with what the write reads; the entry's INSERT; its audit event with the COMMIT
+    assert len(trips) == 4
     assert entry.started_at.hour == 9
+
+
+def test_an_entry_with_times_reads_its_week_and_team_with_the_lock(as_member, member, project):
+    TimeEntryFactory(member=member, project=project)
+    started = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+
+    with wire() as trips:
+        entry = time_entry_create(
+            actor=as_member, project=project, started_at=started, ended_at=started + timedelta(hours=1)
+        )
+
+    (lock_trip,) = round_trips_with(trips, "FOR UPDATE")
+    assert round_trips_with(trips, '"timesheets_timesheet"') == [lock_trip]
+    assert round_trips_with(trips, '"workspaces_project_team"') == [lock_trip]
+    assert round_trips_with(trips, '"last_end"') == []  # its times are given
+    assert len(trips) == 4
+    assert (entry.started_at, entry.duration_seconds) == (started, 3600)
 
 
 def test_reads_sent_together_are_prepared_as_reads_on_their_own_are(member):
