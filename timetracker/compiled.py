@@ -9,6 +9,8 @@ shape, and every later call only binds the values and runs the SQL. :func:`insta
 same for model rows: the reads inside a time write (the member lock, the day's last entry, the
 week's lock, the project id of the input) cost 0.6–1.5 ms of Python each when built afresh and
 0.2–0.4 ms compiled, about a third of a REST POST's CPU (``bench/README.md``, eighth round).
+:func:`together` sends several compiled reads in one round trip where the database can (a
+member's lock and what a write reads under it).
 
 The one way to get this wrong is a key that leaves out something the SQL depends on: another
 shape's SQL would then run with this call's values. The selectors compute their key and values

@@ -22,7 +22,9 @@ be sent with the transaction's ``COMMIT``, in one round trip, instead of on its 
 (:meth:`DatabaseWrapper.execute_with_commit`). A write that locks a member's row holds the lock
 one round trip less: under the bench's POST load the lock was held 4.7 ms, mostly waiting for
 the GIL between round trips, and the throughput was one over that (``bench/README``,
-thirteenth round).
+thirteenth round). For the same reason the reads a write makes once it holds the lock can be
+sent with the lock's, in one round trip (:meth:`DatabaseWrapper.fetch_together`, libpq's
+pipeline mode; sixteenth round).
 """
 
 from __future__ import annotations
