@@ -16,11 +16,11 @@ from django.db.models import (
     Exists,
     Field,
     Func,
+    IntegerField,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
-    Sum,
 )
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
@@ -315,25 +315,69 @@ def overlapping(
 
 def time_entry_warnings(*, entry: TimeEntry) -> list[str]:
     """What a person would want to know about an entry just written: it waits in the review queue,
-    it overlaps the member's other time (where overlaps are allowed), its day is long. Two queries."""
+    it overlaps the member's other time (where overlaps are allowed), its day is long. One query,
+    compiled once (an agent's every write answers with these)."""
     warnings = []
     workspace = entry.workspace
     if entry.state == EntryState.DRAFT:
         warnings.append(f"Saved as a draft for a person to accept in the review queue: {entry.draft_reason}.")
     if entry.ended_at is None:
         return warnings
-    same_member = TimeEntry.objects.filter(workspace=workspace, member_id=entry.member_id).exclude(pk=entry.pk)
     allowed = workspace.overlap_policy == OverlapPolicy.ALLOW
-    if allowed and overlapping(workspace, entry.member_id, entry.started_at, entry.ended_at, entry.pk).exists():
-        warnings.append("It overlaps another entry of the same person.")
     on = local_date(workspace, entry.started_at)
-    others = same_member.filter(
-        started_at__gte=day_start_utc(workspace, on), started_at__lt=day_start_utc(workspace, on + timedelta(days=1))
-    ).aggregate(total=Sum("duration_seconds"))["total"]
-    total = (others or 0) + (entry.duration_seconds or 0)
+    values = {
+        "workspace_id": workspace.pk,
+        "member_id": entry.member_id,
+        "entry_id": entry.pk,
+        "started_at": entry.started_at,
+        "ended_at": entry.ended_at,
+        "earliest": entry.started_at - timedelta(seconds=MAX_ENTRY_SECONDS),
+        "day_start": day_start_utc(workspace, on),
+        "next_day_start": day_start_utc(workspace, on + timedelta(days=1)),
+    }
+    (found,) = values_rows(("time_entry_warnings", allowed), lambda: _entry_warnings(overlaps=allowed), values)
+    if found.get("overlaps"):
+        warnings.append("It overlaps another entry of the same person.")
+    total = (found["others"] or 0) + (entry.duration_seconds or 0)
     if total > LONG_DAY_SECONDS:
         warnings.append(f"{on:%Y-%m-%d} now has {total / 3600:.1f} hours logged (more than 10).")
     return warnings
+
+
+def _entry_warnings(*, overlaps: bool) -> QuerySet[Any]:
+    """One row (the member's): the seconds of the member's other entries that start on a day and,
+    with ``overlaps``, whether other active time of the member overlaps an entry's span (as
+    :func:`overlapping` finds it)."""
+    others = (
+        TimeEntry.objects.filter(
+            workspace_id=Param("workspace_id", ID),
+            member_id=Param("member_id", ID),
+            started_at__gte=Param("day_start", DateTimeField()),
+            started_at__lt=Param("next_day_start", DateTimeField()),
+        )
+        .exclude(pk=Param("entry_id", ID))
+        .order_by()
+        # SUM over the rows found, without GROUP BY: a statement with one is never prepared
+        # (timetracker.postgresql.PreparingCursor), and there is one group here anyway.
+        .values(total=Func("duration_seconds", function="SUM", output_field=IntegerField()))
+    )
+    columns: dict[str, Any] = {"others": Subquery(others, output_field=IntegerField())}
+    if overlaps:
+        started_at = Param("started_at", DateTimeField())
+        clash = (
+            TimeEntry.objects.filter(
+                workspace_id=Param("workspace_id", ID), member_id=Param("member_id", ID), state=EntryState.ACTIVE
+            )
+            .filter(
+                Q(ended_at__isnull=True)
+                | Q(ended_at__gt=started_at, started_at__gte=Param("earliest", DateTimeField()))
+            )
+            .filter(started_at__lt=Param("ended_at", DateTimeField()))
+            .exclude(pk=Param("entry_id", ID))
+        )
+        columns["overlaps"] = Exists(clash)
+    # One row by its id: unordered, so not joined to the user that memberships are ordered by.
+    return Membership.objects.filter(pk=Param("member_id", ID)).order_by().values(**columns)
 
 
 def timer_get(*, actor: Principal, member: Membership | None = None) -> TimeEntry | None:
