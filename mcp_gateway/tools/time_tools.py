@@ -58,6 +58,8 @@ def _member(caller: Principal, member_id: int | None) -> Membership:
 
 
 def _tags(caller: Principal, tag_ids: list[int]) -> list[Tag]:
+    if not tag_ids:
+        return []  # nothing to look up: no queryset to build
     tags = list(tag_list(actor=caller).filter(pk__in=tag_ids))
     if len(tags) != len(set(tag_ids)):
         raise Invalid("Unknown or archived tag.", fields={"tag_ids": ["Use ids from list_tags."]})
