@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -197,14 +198,30 @@ def _context_read(
 
 
 def _locked_entry(actor: Principal, entry: TimeEntry) -> tuple[TimeEntry, Membership]:
+    """The entry's member locked, then the entry itself, read afresh: both in one round trip."""
     if entry.workspace_id != actor.workspace.pk:
         raise NotFound("Time entry not found.")
-    member = lock_member_for_time(actor, entry.member)
+    values = {"entry_id": entry.pk, "workspace_id": actor.workspace.pk}
+    member, found = lock_member_then(
+        actor, entry.member, lambda _: compiled.Read(compiled.ModelTemplate, ("lock_entry",), _entry_to_lock, values)
+    )
     policies.ensure_time_write(actor, member)
-    locked = TimeEntry.objects.select_for_update().filter(pk=entry.pk, workspace=actor.workspace).first()
-    if locked is None:
+    if not found or found[0].member_id != member.pk:
         raise NotFound("Time entry not found.")
+    locked: TimeEntry = found[0]
+    locked.member = member  # as locked, with its user and workspace: no query of its own later
     return locked, member
+
+
+def _entry_to_lock() -> QuerySet[TimeEntry]:
+    """The entry's row locked (only it: ``of=self``) and read afresh, with its project read too."""
+    # One row by its id: unordered (the model's ordering would sort it).
+    return (
+        TimeEntry.objects.select_for_update(of=("self",))
+        .select_related("project")
+        .filter(pk=compiled.Param("entry_id", compiled.ID), workspace_id=compiled.Param("workspace_id", compiled.ID))
+        .order_by()
+    )
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from psycopg import pq
 
 from tests.factories import TimeEntryFactory
 from timesheets.models import TimeEntry
-from timesheets.services import time_entry_create, time_entry_create_for_day
+from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_update
 from timetracker import compiled
 from timetracker.compiled import ID, Param
 from workspaces.models import Membership
@@ -164,6 +164,23 @@ def test_an_entry_with_times_reads_its_week_and_team_with_the_lock(as_member, me
     assert round_trips_with(trips, '"last_end"') == []  # its times are given
     assert len(trips) == 4
     assert (entry.started_at, entry.duration_seconds) == (started, 3600)
+
+
+def test_a_change_locks_the_member_and_the_entry_in_one_round_trip(as_member, member, project):
+    entry = TimeEntryFactory(member=member, project=project)
+
+    with wire() as trips:
+        changed = time_entry_update(actor=as_member, entry=entry, data={"description": "changed"})
+
+    (member_lock,) = round_trips_with(trips, 'SELECT "workspaces_membership"')
+    (entry_lock,) = round_trips_with(trips, 'SELECT "timesheets_timeentry"')
+    assert member_lock == entry_lock  # the entry's lock rides with the member's
+    # BEGIN; both locks (the entry with its project); the old and the new time's week; the
+    # UPDATE; its audit event with the COMMIT. Nothing read lazily: the entry's member, its user
+    # and its project come with the locks.
+    assert len(trips) == 6
+    assert round_trips_with(trips, 'FROM "workspaces_user"') == []
+    assert changed.description == "changed"
 
 
 def test_reads_sent_together_are_prepared_as_reads_on_their_own_are(member):
