@@ -13,8 +13,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from timesheets.member_time import overlapping
 from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, TimeEntry
-from timesheets.selectors import WeekLock, entry_lock_reason, local_date, overlapping
+from timesheets.selectors import WeekLock, entry_lock_reason, local_date
 from timetracker import compiled
 from timetracker.compiled import ID, Param
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound

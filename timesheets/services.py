@@ -30,15 +30,9 @@ from timesheets.entry_rules import (
     lock_member_then,
     whole_seconds,
 )
+from timesheets.member_time import TimeContext, day_slot, time_context_from, time_context_read
 from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry
-from timesheets.selectors import (
-    TimeContext,
-    WeekStart,
-    day_slot,
-    local_date,
-    time_context_from,
-    time_context_read,
-)
+from timesheets.selectors import WeekStart, local_date
 from timetracker import compiled
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Invalid, Locked, NotFound

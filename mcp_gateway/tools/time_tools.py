@@ -17,6 +17,7 @@ from mcp_gateway.tools.common import CursorArg, DayArg, Id, Limit, OptionalId, W
 from timesheets.api import EntryOutput
 from timesheets.api_timesheets import TimesheetOutput
 from timesheets.durations import duration_seconds
+from timesheets.member_time import time_entry_warnings
 from timesheets.models import EntryState, TimeEntry
 from timesheets.presenters import entry_values, present_created, present_entries, present_entry
 from timesheets.selectors import (
@@ -24,7 +25,6 @@ from timesheets.selectors import (
     local_date,
     time_entry_get_own,
     time_entry_list_member,
-    time_entry_warnings,
     timer_get,
     week_start_for,
 )

@@ -17,8 +17,8 @@ from tests.factories import (
 )
 from tests.timesheets.conftest import MONDAY, berlin
 from timesheets import services
+from timesheets.member_time import overlapping
 from timesheets.models import TimeEntry, TimesheetStatus
-from timesheets.selectors import overlapping
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from workspaces.models import AuditEvent, OverlapPolicy, ProjectStatus, Role
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.factories import MembershipFactory, TimeEntryFactory
+from timesheets.member_time import time_entry_warnings
 from timesheets.models import EntryState
-from timesheets.selectors import time_entry_warnings
 from workspaces.models import OverlapPolicy
 
 pytestmark = pytest.mark.django_db
