@@ -37,17 +37,18 @@ def lock_member_for_time(actor: Principal, member: Membership | None) -> Members
 
 
 def lock_member_then(
-    actor: Principal, member: Membership | None, then: Callable[[int], compiled.Read]
-) -> tuple[Membership, list[Any]]:
-    """:func:`lock_member_for_time`, and the read ``then(member id)`` in the same round trip.
+    actor: Principal, member: Membership | None, *reads: Callable[[int], compiled.Read]
+) -> tuple[Membership, list[list[Any]]]:
+    """:func:`lock_member_for_time`, and each read ``read(member id)`` in the same round trip, in
+    order: what each found.
 
-    The database runs the read once the lock is granted, so it sees what the lock's previous
-    holder committed, and the lock is held one round trip less: under one member's POST load
-    the lock's holder waits for its process's GIL after each round trip (``bench/README``,
-    sixteenth round). Nothing of the read is used unless the lock is, and may be, taken.
+    The database runs the reads once the lock is granted, so they see what the lock's previous
+    holder committed, and the lock is held a round trip less for each: under one member's POST
+    load the lock's holder waits for its process's GIL after each round trip (``bench/README``,
+    sixteenth round). Nothing of a read is used unless the lock is, and may be, taken.
     """
     member_id = time_member_id(actor, member)
-    found, rows = compiled.together(_lock_read(actor, member_id), then(member_id))
+    found, *rows = compiled.together(_lock_read(actor, member_id), *(read(member_id) for read in reads))
     return _locked(found), rows
 
 

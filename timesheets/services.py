@@ -26,7 +26,6 @@ from timesheets.entry_rules import (
     ensure_no_overlap,
     ensure_unlocked,
     entry_source,
-    lock_member_for_time,
     lock_member_then,
     whole_seconds,
 )
@@ -79,7 +78,7 @@ def time_entry_create(
     """
     workspace = actor.workspace
     day = local_date(workspace, check_window(started_at, ended_at)[0])
-    member, found = lock_member_then(actor, member, _context_read(workspace, project, day, last_end=False))
+    member, (found,) = lock_member_then(actor, member, _context_read(workspace, project, day, last_end=False))
     policies.ensure_time_write(actor, member)
     return _create_locked(
         actor,
@@ -173,7 +172,7 @@ def time_entry_create_for_day(
     if not 1 <= duration_seconds <= MAX_ENTRY_SECONDS:
         raise Invalid("An entry lasts 1 second to 24 hours.", fields={"duration_seconds": ["1 to 86400."]})
     workspace = actor.workspace
-    member, found = lock_member_then(actor, member, _context_read(workspace, project, day, last_end=True))
+    member, (found,) = lock_member_then(actor, member, _context_read(workspace, project, day, last_end=True))
     policies.ensure_time_write(actor, member)
     context = time_context_from(found, workspace=workspace, day=day)
     started_at, ended_at = day_slot(context, workspace=workspace, day=day, seconds=duration_seconds)
@@ -196,7 +195,7 @@ def _locked_entry(actor: Principal, entry: TimeEntry) -> tuple[TimeEntry, Member
     if entry.workspace_id != actor.workspace.pk:
         raise NotFound("Time entry not found.")
     values = {"entry_id": entry.pk, "workspace_id": actor.workspace.pk}
-    member, found = lock_member_then(
+    member, (found,) = lock_member_then(
         actor, entry.member, lambda _: compiled.Read(compiled.ModelTemplate, ("lock_entry",), _entry_to_lock, values)
     )
     policies.ensure_time_write(actor, member)
@@ -216,6 +215,41 @@ def _entry_to_lock() -> QuerySet[TimeEntry]:
         .filter(pk=compiled.Param("entry_id", compiled.ID), workspace_id=compiled.Param("workspace_id", compiled.ID))
         .order_by()
     )
+
+
+def _running_timer_read(actor: Principal) -> Callable[[int], compiled.Read]:
+    """The member's running timer, locked (its row only) and read with its project, for the
+    member's id: sent with the member's lock."""
+    workspace_id = actor.workspace.pk
+    return lambda member_id: compiled.Read(
+        compiled.ModelTemplate,
+        ("running_timer",),
+        _running_timer_to_lock,
+        {"member_id": member_id, "workspace_id": workspace_id},
+    )
+
+
+def _running_timer_to_lock() -> QuerySet[TimeEntry]:
+    # At most one row (the partial unique constraint on running timers): unordered.
+    return (
+        TimeEntry.objects.select_for_update(of=("self",))
+        .select_related("project")
+        .filter(
+            member_id=compiled.Param("member_id", compiled.ID),
+            workspace_id=compiled.Param("workspace_id", compiled.ID),
+            ended_at__isnull=True,
+        )
+        .order_by()
+    )
+
+
+def _with_member(found: list[TimeEntry], member: Membership) -> TimeEntry | None:
+    """The one entry ``found``, taking the locked member (with its user and workspace), or None."""
+    if not found:
+        return None
+    entry = found[0]
+    entry.member, entry.workspace = member, member.workspace
+    return entry
 
 
 @transaction.atomic
@@ -332,14 +366,18 @@ def timer_start(
     A running timer is a ``conflict`` unless ``stop_running`` asks to stop it first. Over MCP the
     agent policy decides, as for :func:`time_entry_create`: a held-back timer runs as a draft.
     """
-    member = lock_member_for_time(actor, member)
-    policies.ensure_time_write(actor, member)
-    workspace = member.workspace
     now = timezone.now().replace(microsecond=0)
     started_at, _, _ = check_window(started_at or now, None)
+    day = local_date(actor.workspace, started_at)
+    member, (timers, found) = lock_member_then(
+        actor, member, _running_timer_read(actor), _context_read(actor.workspace, project, day, last_end=False)
+    )
+    policies.ensure_time_write(actor, member)
+    workspace = member.workspace
+    known = time_context_from(found, workspace=workspace, day=day)
     if started_at > now:
         raise Invalid("A timer cannot start in the future.", fields={"started_at": ["In the future."]})
-    running = TimeEntry.objects.select_for_update().filter(member=member, ended_at__isnull=True).first()
+    running = _with_member(timers, member)
     if running is not None:
         if not stop_running:
             raise Conflict(
@@ -349,12 +387,12 @@ def timer_start(
         stopped = _stop(actor, running, max(started_at, running.started_at + timedelta(seconds=1)))
         # The new timer starts where the stopped one ended, so the two never overlap.
         started_at = max(started_at, stopped.ended_at or started_at)
-    check_project(actor, member, project)
+    check_project(actor, member, project, on_team=known.on_team)
     check_task(project, task)
     tag_list = check_tags(actor, tags)
     is_billable = billable if billable is not None else billable_default(project=project, task=task)
     reason = ensure_agent_may_write(actor, billable=is_billable)
-    ensure_unlocked(workspace, member, started_at)
+    ensure_unlocked(workspace, member, started_at, known=known.week)
     ensure_no_overlap(workspace, member, started_at, None)
     rates = rates_resolve(member=member, project=project, task=task)
     try:
@@ -378,7 +416,8 @@ def timer_start(
     except IntegrityError:
         # The partial unique constraint is the backstop should the row lock ever be bypassed.
         raise Conflict("A timer is already running.") from None
-    entry.tags.set(tag_list)
+    if tag_list:  # a new entry has none to compare with
+        entry.tags.set(tag_list)
     audit.record(action="timer.start", actor=actor, target=entry, detail={"member_id": member.pk})
     return entry
 
@@ -386,14 +425,9 @@ def timer_start(
 @transaction.atomic
 def timer_stop(*, actor: Principal, member: Membership | None = None, ended_at: datetime | None = None) -> TimeEntry:
     """Stop the running timer now (or at ``ended_at``). A timer past 24 h needs an explicit end."""
-    member = lock_member_for_time(actor, member)
+    member, (timers,) = lock_member_then(actor, member, _running_timer_read(actor))
     policies.ensure_time_write(actor, member)
-    running = (
-        TimeEntry.objects.select_for_update(of=("self",))
-        .select_related("workspace", "member")
-        .filter(member=member, ended_at__isnull=True)
-        .first()
-    )
+    running = _with_member(timers, member)
     if running is None:
         raise Conflict("No timer is running.")
     ended_at = ended_at or timezone.now()

@@ -17,7 +17,13 @@ from psycopg import pq
 
 from tests.factories import TimeEntryFactory
 from timesheets.models import TimeEntry
-from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_update
+from timesheets.services import (
+    time_entry_create,
+    time_entry_create_for_day,
+    time_entry_update,
+    timer_start,
+    timer_stop,
+)
 from timetracker import compiled
 from timetracker.compiled import ID, Param
 from workspaces.models import Membership
@@ -181,6 +187,30 @@ def test_a_change_locks_the_member_and_the_entry_in_one_round_trip(as_member, me
     assert len(trips) == 6
     assert round_trips_with(trips, 'FROM "workspaces_user"') == []
     assert changed.description == "changed"
+
+
+def test_a_timer_starts_and_stops_with_its_reads_in_the_locks_round_trip(as_member, member, project):
+    TimeEntryFactory(member=member, project=project)
+
+    with wire() as starting:
+        timer = timer_start(actor=as_member, project=project)
+    with wire() as stopping:
+        stopped = timer_stop(actor=as_member)
+
+    (lock_trip,) = round_trips_with(starting, "FOR UPDATE")
+    # the running timer (none), the week's lock and the project's team, with the member's lock
+    assert round_trips_with(starting, 'SELECT "timesheets_timeentry"') == [lock_trip]
+    assert round_trips_with(starting, '"workspaces_project_team"') == [lock_trip]
+    # BEGIN; the lock with its reads; the INSERT in a savepoint (the unique running timer's
+    # backstop), its release; the audit event with the COMMIT
+    assert len(starting) == 6
+    (lock_trip,) = round_trips_with(stopping, 'SELECT "workspaces_membership"')
+    assert round_trips_with(stopping, 'SELECT "timesheets_timeentry"') == [lock_trip]
+    assert round_trips_with(stopping, 'FROM "workspaces_user"') == []
+    # BEGIN; the lock with the timer; its week's lock; the UPDATE; the audit event with the COMMIT
+    assert len(stopping) == 5
+    assert stopped.pk == timer.pk
+    assert stopped.ended_at is not None
 
 
 def test_reads_sent_together_are_prepared_as_reads_on_their_own_are(member):
