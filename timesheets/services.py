@@ -30,8 +30,8 @@ from timesheets.entry_rules import (
     whole_seconds,
 )
 from timesheets.member_time import TimeContext, day_slot, time_context_from, time_context_read
-from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry
-from timesheets.selectors import WeekStart, local_date
+from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry, week_start_for
+from timesheets.selectors import WeekLock, WeekStart, local_date
 from timetracker import compiled
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Invalid, Locked, NotFound
@@ -265,6 +265,9 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
     workspace = member.workspace
     ensure_agent_may_change(actor, entry)
     ensure_unlocked(workspace, member, entry.started_at, entry)
+    # That passed: the old time's week is open, as read under the member's lock (which a week's
+    # submission takes too), so new time in the same week needs no read of its own.
+    open_week = WeekLock(week_start_for(workspace, local_date(workspace, entry.started_at)), None)
     project = data.get("project", entry.project)
     task = data.get("task", entry.task if project.pk == entry.project_id else None)
     if project.pk != entry.project_id:
@@ -284,7 +287,7 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
             raise Invalid("A finished entry needs an end.", fields={"ended_at": ["Required."]})
     is_billable = bool(data.get("billable", entry.billable))
     reason = ensure_agent_may_write(actor, billable=is_billable)
-    ensure_unlocked(workspace, member, started_at)
+    ensure_unlocked(workspace, member, started_at, known=open_week)
     ensure_no_overlap(workspace, member, started_at, ended_at, exclude_id=entry.pk)
 
     changed = []

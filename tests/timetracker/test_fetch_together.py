@@ -181,10 +181,11 @@ def test_a_change_locks_the_member_and_the_entry_in_one_round_trip(as_member, me
     (member_lock,) = round_trips_with(trips, 'SELECT "workspaces_membership"')
     (entry_lock,) = round_trips_with(trips, 'SELECT "timesheets_timeentry"')
     assert member_lock == entry_lock  # the entry's lock rides with the member's
-    # BEGIN; both locks (the entry with its project); the old and the new time's week; the
-    # UPDATE; its audit event with the COMMIT. Nothing read lazily: the entry's member, its user
-    # and its project come with the locks.
-    assert len(trips) == 6
+    # BEGIN; both locks (the entry with its project); the week's lock, read once for the old
+    # and the new time in the same week; the UPDATE; its audit event with the COMMIT. Nothing read
+    # lazily: the entry's member, its user and its project come with the locks.
+    assert len(trips) == 5
+    assert len(round_trips_with(trips, '"timesheets_timesheet"')) == 1
     assert round_trips_with(trips, 'FROM "workspaces_user"') == []
     assert changed.description == "changed"
 
