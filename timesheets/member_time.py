@@ -188,4 +188,8 @@ def _entry_warnings(*, overlaps: bool) -> QuerySet[Any]:
         )
         columns["overlaps"] = Exists(clash)
     # One row by its id: unordered, so not joined to the user that memberships are ordered by.
-    return Membership.objects.filter(pk=Param("member_id", ID)).order_by().values(**columns)
+    return (
+        Membership.objects.filter(pk=Param("member_id", ID), workspace_id=Param("workspace_id", ID))
+        .order_by()
+        .values(**columns)
+    )
