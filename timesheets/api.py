@@ -23,14 +23,8 @@ from billing.money import amount_for
 from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry
 from timesheets.presenters import entry_values, present_created, present_entries, present_entry
 from timesheets.selectors import time_entry_get, time_entry_list, timer_get
-from timesheets.services import (
-    time_entry_create,
-    time_entry_create_for_day,
-    time_entry_delete,
-    time_entry_update,
-    timer_start,
-    timer_stop,
-)
+from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_delete, time_entry_update
+from timesheets.timer_services import timer_start, timer_stop
 from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.api_catalog import ActiveMember, AnyMember, InWorkspace, VisibleProject, list_query, visible_clients

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from timesheets.forms import TimerStartForm, billable_value
 from timesheets.selectors import local_date, time_entry_list, timer_get
-from timesheets.services import timer_start, timer_stop
+from timesheets.timer_services import timer_start, timer_stop
 from timesheets.week_selectors import timesheet_week_get
 from workspaces.errors import DomainError
 from workspaces.policies import Perm

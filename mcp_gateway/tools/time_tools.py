@@ -28,14 +28,8 @@ from timesheets.selectors import (
     timer_get,
     week_start_for,
 )
-from timesheets.services import (
-    time_entry_create,
-    time_entry_create_for_day,
-    time_entry_delete,
-    time_entry_update,
-    timer_start,
-    timer_stop,
-)
+from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_delete, time_entry_update
+from timesheets.timer_services import timer_start, timer_stop
 from timesheets.timesheet_services import timesheet_submit
 from timesheets.week_selectors import timesheet_week_get
 from workspaces.errors import Invalid

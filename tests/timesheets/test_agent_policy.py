@@ -8,7 +8,7 @@ from django.utils import timezone
 from tests.conftest import principal_for
 from tests.factories import ConnectionFactory, TimeEntryFactory, TimesheetFactory
 from tests.timesheets.conftest import MONDAY, berlin
-from timesheets import services
+from timesheets import services, timer_services
 from timesheets.agent_policy import AgentMode, resolve_agent_policy
 from timesheets.models import EntrySource, EntryState, TimeEntry, TimesheetStatus
 from workspaces.errors import ForbiddenByPolicy, Locked
@@ -159,12 +159,12 @@ def test_people_and_integrations_are_not_governed(as_member, member, project, wo
 
 
 def test_agent_timer_follows_the_policy(as_agent, project, workspace):
-    entry = services.timer_start(actor=as_agent, project=project, billable=True)
+    entry = timer_services.timer_start(actor=as_agent, project=project, billable=True)
     assert (entry.state, entry.is_running) == (EntryState.DRAFT, True)
 
     set_policy(workspace, nonbillable="forbid")
     with pytest.raises(ForbiddenByPolicy):
-        services.timer_start(actor=as_agent, project=project, billable=False, stop_running=True)
+        timer_services.timer_start(actor=as_agent, project=project, billable=False, stop_running=True)
     assert TimeEntry.objects.get().is_running  # the refused start stopped nothing
 
 
@@ -198,9 +198,9 @@ def test_agent_cannot_stop_a_timer_a_person_started(as_agent, member, project):
     TimeEntryFactory(member=member, project=project, started_at=timezone.now() - timedelta(hours=1), ended_at=None)
 
     with pytest.raises(ForbiddenByPolicy):
-        services.timer_stop(actor=as_agent)
+        timer_services.timer_stop(actor=as_agent)
     with pytest.raises(ForbiddenByPolicy):
-        services.timer_start(actor=as_agent, project=project, billable=False, stop_running=True)
+        timer_services.timer_start(actor=as_agent, project=project, billable=False, stop_running=True)
     assert TimeEntry.objects.get().is_running
 
 

@@ -16,7 +16,8 @@ from billing.selectors import budget_health
 from tests.factories import ProjectFactory, TaskFactory, finished_entry
 from tests.timesheets.conftest import MONDAY, berlin
 from timesheets.models import TimeEntry
-from timesheets.services import time_entry_create, time_entry_update, timer_start, timer_stop
+from timesheets.services import time_entry_create, time_entry_update
+from timesheets.timer_services import timer_start, timer_stop
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from tests.factories import (
     finished_entry,
 )
 from tests.timesheets.conftest import MONDAY, berlin
-from timesheets import services
+from timesheets import services, timer_services
 from timesheets.member_time import overlapping
 from timesheets.models import TimeEntry, TimesheetStatus
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked, NotFound
@@ -107,7 +107,7 @@ def test_overlap_is_per_member_and_ignores_the_entry_itself(as_member, project, 
 
 @pytest.mark.usefixtures("forbid_overlap")
 def test_a_running_timer_overlaps_everything_after_its_start(as_member, project):
-    services.timer_start(actor=as_member, project=project, started_at=datetime.now(UTC) - timedelta(hours=2))
+    timer_services.timer_start(actor=as_member, project=project, started_at=datetime.now(UTC) - timedelta(hours=2))
     with pytest.raises(Conflict, match="running"):
         log(
             as_member,

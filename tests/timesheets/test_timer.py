@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.conftest import principal_for
 from tests.factories import MembershipFactory, ProjectFactory, TimesheetFactory
-from timesheets import services
+from timesheets import timer_services
 from timesheets.models import TimeEntry, TimesheetStatus
 from timesheets.selectors import week_start_for
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked
@@ -21,7 +21,7 @@ def test_start_creates_a_running_entry_with_rates_and_billable_default(as_member
     member.billable_rate = Decimal("90.00")
     member.cost_rate = Decimal("40.00")
     member.save()
-    entry = services.timer_start(actor=as_member, project=project, description="  Homepage  ")
+    entry = timer_services.timer_start(actor=as_member, project=project, description="  Homepage  ")
 
     entry.refresh_from_db()
     assert entry.ended_at is None
@@ -33,8 +33,10 @@ def test_start_creates_a_running_entry_with_rates_and_billable_default(as_member
 
 def test_stop_records_the_elapsed_whole_seconds(as_member, project):
     start = timezone.now().replace(microsecond=0) - timedelta(minutes=95)
-    services.timer_start(actor=as_member, project=project, started_at=start)
-    entry = services.timer_stop(actor=as_member, ended_at=start + timedelta(minutes=95, seconds=7, microseconds=9))
+    timer_services.timer_start(actor=as_member, project=project, started_at=start)
+    entry = timer_services.timer_stop(
+        actor=as_member, ended_at=start + timedelta(minutes=95, seconds=7, microseconds=9)
+    )
 
     assert entry.duration_seconds == 95 * 60 + 7
     assert entry.ended_at == start + timedelta(minutes=95, seconds=7)
@@ -43,22 +45,22 @@ def test_stop_records_the_elapsed_whole_seconds(as_member, project):
 
 
 def test_a_timer_stopped_in_its_first_second_keeps_one_second(as_member, project):
-    entry = services.timer_start(actor=as_member, project=project)
-    stopped = services.timer_stop(actor=as_member, ended_at=entry.started_at)
+    entry = timer_services.timer_start(actor=as_member, project=project)
+    stopped = timer_services.timer_stop(actor=as_member, ended_at=entry.started_at)
     assert stopped.duration_seconds == 1
 
 
 def test_starting_while_one_runs_is_a_conflict(as_member, project):
-    first = services.timer_start(actor=as_member, project=project)
+    first = timer_services.timer_start(actor=as_member, project=project)
     with pytest.raises(Conflict, match="already running"):
-        services.timer_start(actor=as_member, project=project)
+        timer_services.timer_start(actor=as_member, project=project)
     assert list(TimeEntry.objects.values_list("pk", flat=True)) == [first.pk]
 
 
 def test_starting_with_stop_running_stops_the_old_timer_first(as_member, project):
     start = timezone.now().replace(microsecond=0) - timedelta(hours=1)
-    old = services.timer_start(actor=as_member, project=project, started_at=start)
-    new = services.timer_start(actor=as_member, project=project, stop_running=True)
+    old = timer_services.timer_start(actor=as_member, project=project, started_at=start)
+    new = timer_services.timer_start(actor=as_member, project=project, stop_running=True)
 
     old.refresh_from_db()
     assert old.ended_at is not None
@@ -70,21 +72,21 @@ def test_starting_with_stop_running_stops_the_old_timer_first(as_member, project
 
 def test_stopping_without_a_running_timer_is_a_conflict(as_member):
     with pytest.raises(Conflict, match="No timer is running"):
-        services.timer_stop(actor=as_member)
+        timer_services.timer_stop(actor=as_member)
 
 
 def test_a_timer_past_24_hours_needs_an_explicit_end(as_member, project):
     start = timezone.now().replace(microsecond=0) - timedelta(hours=30)
-    services.timer_start(actor=as_member, project=project, started_at=start)
+    timer_services.timer_start(actor=as_member, project=project, started_at=start)
     with pytest.raises(Invalid, match="more than 24 hours"):
-        services.timer_stop(actor=as_member)
-    entry = services.timer_stop(actor=as_member, ended_at=start + timedelta(hours=8))
+        timer_services.timer_stop(actor=as_member)
+    entry = timer_services.timer_stop(actor=as_member, ended_at=start + timedelta(hours=8))
     assert entry.duration_seconds == 8 * 3600
 
 
 def test_a_timer_cannot_start_in_the_future(as_member, project):
     with pytest.raises(Invalid, match="future"):
-        services.timer_start(actor=as_member, project=project, started_at=timezone.now() + timedelta(minutes=5))
+        timer_services.timer_start(actor=as_member, project=project, started_at=timezone.now() + timedelta(minutes=5))
 
 
 def test_a_timer_cannot_start_in_a_locked_week(as_member, project, workspace):
@@ -93,15 +95,15 @@ def test_a_timer_cannot_start_in_a_locked_week(as_member, project, workspace):
         member=as_member.membership, week_start=week_start_for(workspace, today), status=TimesheetStatus.SUBMITTED
     )
     with pytest.raises(Locked):
-        services.timer_start(actor=as_member, project=project)
+        timer_services.timer_start(actor=as_member, project=project)
 
 
 def test_members_run_only_their_own_timer_managers_anyones(as_member, as_manager, project, other_member):
     with pytest.raises(Forbidden):
-        services.timer_start(actor=as_member, project=project, member=other_member)
-    entry = services.timer_start(actor=as_manager, project=project, member=other_member)
+        timer_services.timer_start(actor=as_member, project=project, member=other_member)
+    entry = timer_services.timer_start(actor=as_manager, project=project, member=other_member)
     assert entry.member == other_member
-    assert services.timer_stop(actor=as_manager, member=other_member).pk == entry.pk
+    assert timer_services.timer_stop(actor=as_manager, member=other_member).pk == entry.pk
 
 
 # --- the race ---------------------------------------------------------------------------------
@@ -141,7 +143,7 @@ def racer(transactional_db):
 @pytest.mark.slow
 def test_concurrent_starts_leave_exactly_one_running_timer(racer):
     actor, project = racer
-    results = _race(lambda: services.timer_start(actor=actor, project=project))
+    results = _race(lambda: timer_services.timer_start(actor=actor, project=project))
 
     started = [r for r in results if isinstance(r, TimeEntry)]
     conflicts = [r for r in results if isinstance(r, Conflict)]
@@ -154,7 +156,7 @@ def test_concurrent_starts_leave_exactly_one_running_timer(racer):
 @pytest.mark.slow
 def test_concurrent_starts_that_stop_the_running_one_still_leave_exactly_one(racer):
     actor, project = racer
-    results = _race(lambda: services.timer_start(actor=actor, project=project, stop_running=True))
+    results = _race(lambda: timer_services.timer_start(actor=actor, project=project, stop_running=True))
 
     assert all(isinstance(r, TimeEntry) for r in results), results
     entries = TimeEntry.objects.filter(member=actor.membership)

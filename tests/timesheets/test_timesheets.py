@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tests.factories import MembershipFactory
 from tests.timesheets.conftest import MONDAY, berlin
-from timesheets import services, timesheet_services
+from timesheets import services, timer_services, timesheet_services
 from timesheets.models import Timesheet, TimesheetStatus
 from timesheets.selectors import week_start_for
 from workspaces.errors import Conflict, Forbidden, InsufficientScope, Invalid, Locked, NotFound
@@ -51,7 +51,7 @@ def test_submitting_twice_is_a_conflict(submitted, as_member):
 
 
 def test_a_running_timer_in_the_week_blocks_submission(as_member, project, workspace):
-    services.timer_start(actor=as_member, project=project)
+    timer_services.timer_start(actor=as_member, project=project)
     this_week = week_start_for(workspace, timezone.localdate(timezone=workspace.tzinfo))
     with pytest.raises(Conflict, match="timer is still running"):
         timesheet_services.timesheet_submit(actor=as_member, week_start=this_week)

@@ -17,13 +17,8 @@ from psycopg import pq
 
 from tests.factories import TimeEntryFactory
 from timesheets.models import TimeEntry
-from timesheets.services import (
-    time_entry_create,
-    time_entry_create_for_day,
-    time_entry_update,
-    timer_start,
-    timer_stop,
-)
+from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_update
+from timesheets.timer_services import timer_start, timer_stop
 from timetracker import compiled
 from timetracker.compiled import ID, Param
 from workspaces.models import Membership

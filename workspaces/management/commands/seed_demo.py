@@ -19,7 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from timesheets import services as time_services
-from timesheets import timesheet_services
+from timesheets import timer_services, timesheet_services
 from timesheets.models import EntrySource, TimeEntry, Timesheet, TimesheetStatus
 from timesheets.selectors import local_date, week_start_for
 from workspaces import member_services, services
@@ -259,7 +259,7 @@ class Command(BaseCommand):
         last_end = TimeEntry.objects.filter(member=members["sam"]).aggregate(end=Max("ended_at"))["end"]
         started_at = max(now - timedelta(minutes=45), last_end or now - timedelta(minutes=45))
         project = projects_of["sam"][0]
-        time_services.timer_start(
+        timer_services.timer_start(
             actor=actors["sam"],
             project=project,
             task=tasks[project][1],

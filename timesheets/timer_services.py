@@ -1,0 +1,177 @@
+"""Writes of the running timer: start it, stop it. Like every write of a member's time they lock
+the member's row first and send what they read under it with the lock (``entry_rules.py``);
+the partial unique constraint on running entries is the last word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from billing.selectors import billable_default, rates_resolve
+from timesheets.agent_policy import ensure_agent_may_change, ensure_agent_may_write
+from timesheets.entry_rules import (
+    check_project,
+    check_tags,
+    check_task,
+    check_window,
+    ensure_no_overlap,
+    ensure_unlocked,
+    entry_source,
+    lock_member_then,
+    whole_seconds,
+)
+from timesheets.member_time import time_context_from
+from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry
+from timesheets.selectors import local_date
+from timesheets.services import context_read
+from timetracker import compiled
+from workspaces import audit, policies
+from workspaces.errors import Conflict, Invalid
+from workspaces.models import Membership, Project, Tag, Task
+from workspaces.principals import Principal
+
+
+def _stop(actor: Principal, entry: TimeEntry, ended_at: datetime) -> TimeEntry:
+    ensure_agent_may_change(actor, entry)
+    ensure_unlocked(entry.workspace, entry.member, entry.started_at)
+    ended_at = whole_seconds(ended_at, "ended_at")
+    # A timer stopped within its first second still records one second: nothing is lost.
+    ended_at = max(ended_at, entry.started_at + timedelta(seconds=1))
+    _, ended_at_checked, seconds = check_window(entry.started_at, ended_at)
+    entry.ended_at, entry.duration_seconds = ended_at_checked, seconds
+    entry.updated_at = timezone.now()
+    entry.save(update_fields=["ended_at", "duration_seconds", "updated_at"])
+    audit.record(action="timer.stop", actor=actor, target=entry, detail={"seconds": seconds})
+    return entry
+
+
+@transaction.atomic
+def timer_start(
+    *,
+    actor: Principal,
+    project: Project,
+    task: Task | None = None,
+    description: str = "",
+    billable: bool | None = None,
+    tags: Iterable[Tag] = (),
+    started_at: datetime | None = None,
+    stop_running: bool = False,
+    member: Membership | None = None,
+    source: str | None = None,
+) -> TimeEntry:
+    """Start the member's timer (default: the caller's) now or at ``started_at`` (not in the future).
+
+    A running timer is a ``conflict`` unless ``stop_running`` asks to stop it first. Over MCP the
+    agent policy decides, as for :func:`time_entry_create`: a held-back timer runs as a draft.
+    """
+    now = timezone.now().replace(microsecond=0)
+    started_at, _, _ = check_window(started_at or now, None)
+    day = local_date(actor.workspace, started_at)
+    member, (timers, found) = lock_member_then(
+        actor, member, _running_timer_read(actor), context_read(actor.workspace, project, day, last_end=False)
+    )
+    policies.ensure_time_write(actor, member)
+    workspace = member.workspace
+    known = time_context_from(found, workspace=workspace, day=day)
+    if started_at > now:
+        raise Invalid("A timer cannot start in the future.", fields={"started_at": ["In the future."]})
+    running = _with_member(timers, member)
+    if running is not None:
+        if not stop_running:
+            raise Conflict(
+                f"A timer is already running (since {running.started_at:%Y-%m-%d %H:%M} UTC on {running.project}). "
+                "Stop it first, or ask to stop it."
+            )
+        stopped = _stop(actor, running, max(started_at, running.started_at + timedelta(seconds=1)))
+        # The new timer starts where the stopped one ended, so the two never overlap.
+        started_at = max(started_at, stopped.ended_at or started_at)
+    check_project(actor, member, project, on_team=known.on_team)
+    check_task(project, task)
+    tag_list = check_tags(actor, tags)
+    is_billable = billable if billable is not None else billable_default(project=project, task=task)
+    reason = ensure_agent_may_write(actor, billable=is_billable)
+    ensure_unlocked(workspace, member, started_at, known=known.week)
+    ensure_no_overlap(workspace, member, started_at, None)
+    rates = rates_resolve(member=member, project=project, task=task)
+    try:
+        with transaction.atomic():
+            entry = TimeEntry.objects.create(
+                workspace=workspace,
+                member=member,
+                project=project,
+                task=task,
+                description=description.strip(),
+                started_at=started_at,
+                billable=is_billable,
+                state=EntryState.DRAFT if reason is not None else EntryState.ACTIVE,
+                draft_reason=reason or "",
+                source=entry_source(actor, source),
+                connection=actor.connection,
+                billable_rate=rates.billable_rate,
+                cost_rate=rates.cost_rate,
+                created_by=actor.user,
+            )
+    except IntegrityError:
+        # The partial unique constraint is the backstop should the row lock ever be bypassed.
+        raise Conflict("A timer is already running.") from None
+    if tag_list:  # a new entry has none to compare with
+        entry.tags.set(tag_list)
+    audit.record(action="timer.start", actor=actor, target=entry, detail={"member_id": member.pk})
+    return entry
+
+
+@transaction.atomic
+def timer_stop(*, actor: Principal, member: Membership | None = None, ended_at: datetime | None = None) -> TimeEntry:
+    """Stop the running timer now (or at ``ended_at``). A timer past 24 h needs an explicit end."""
+    member, (timers,) = lock_member_then(actor, member, _running_timer_read(actor))
+    policies.ensure_time_write(actor, member)
+    running = _with_member(timers, member)
+    if running is None:
+        raise Conflict("No timer is running.")
+    ended_at = ended_at or timezone.now()
+    if ended_at - running.started_at > timedelta(seconds=MAX_ENTRY_SECONDS):
+        raise Invalid(
+            "This timer has run for more than 24 hours; say when the work ended.",
+            fields={"ended_at": ["Give an end at most 24 h after the start."]},
+        )
+    return _stop(actor, running, ended_at)
+
+
+def _running_timer_read(actor: Principal) -> Callable[[int], compiled.Read]:
+    """The member's running timer, locked (its row only) and read with its project, for the
+    member's id: sent with the member's lock."""
+    workspace_id = actor.workspace.pk
+    return lambda member_id: compiled.Read(
+        compiled.ModelTemplate,
+        ("running_timer",),
+        _running_timer_to_lock,
+        {"member_id": member_id, "workspace_id": workspace_id},
+    )
+
+
+def _running_timer_to_lock() -> QuerySet[TimeEntry]:
+    # At most one row (the partial unique constraint on running timers): unordered.
+    return (
+        TimeEntry.objects.select_for_update(of=("self",))
+        .select_related("project")
+        .filter(
+            member_id=compiled.Param("member_id", compiled.ID),
+            workspace_id=compiled.Param("workspace_id", compiled.ID),
+            ended_at__isnull=True,
+        )
+        .order_by()
+    )
+
+
+def _with_member(found: list[TimeEntry], member: Membership) -> TimeEntry | None:
+    """The one entry ``found``, taking the locked member (with its user and workspace), or None."""
+    if not found:
+        return None
+    entry = found[0]
+    entry.member, entry.workspace = member, member.workspace
+    return entry
