@@ -11,8 +11,14 @@ builds it), with production settings:
 * ``post``: ``POST /api/v1/.../time-entries`` through the ASGI application the web workers serve
   (middleware, authentication, rate count, validation, the write and its audit event);
 * ``get``: ``GET`` one member-week of entries the same way;
-* ``log_time`` and ``list_time_entries``: the MCP tool's call (arguments, policy, the work, its
-  audit event), without the protocol.
+* ``log_time`` and the four MCP reads (``list_time_entries``, ``hours_summary``, ``budget_health``,
+  ``unbilled_time``): the MCP tool's call (arguments, policy, the work, its audit event), without
+  the protocol;
+* ``served_`` and a read's name: the same call as a JSON-RPC ``tools/call`` through the whole ASGI
+  application at ``/mcp`` with the bench's OAuth token (the SDK's bearer auth, our gateway, the
+  SDK's stateless transport and server, the tool, its audit event), as a web worker serves it;
+* ``served_bare``: the bare SDK server's constant tool (``bench/bare_mcp.py``) served the same way,
+  the floor the protocol itself costs.
 
 valgrind starts with counting off; the script turns it on (``callgrind_control``) for the
 measured requests only, after a warm-up, so start-up and first-call costs are left out. Only
@@ -35,14 +41,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-KINDS = ("post", "get", "log_time", "list_time_entries")
+READS = ("list_time_entries", "hours_summary", "budget_health", "unbilled_time")
+KINDS = ("post", "get", "log_time", *READS, *(f"served_{name}" for name in READS), "served_bare")
 WARM_UP = 30
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=100, help="measured requests of each kind")
-    parser.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated, of {', '.join(KINDS)}")
+    parser.add_argument(
+        "--kinds", default="post,get,log_time,list_time_entries", help=f"comma-separated, of {', '.join(KINDS)}"
+    )
     parser.add_argument("--against", type=Path, help="another checkout of the code, counted in the same run")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)  # the counted process
     args = parser.parse_args()
@@ -104,6 +113,9 @@ def serve(kinds: list[str], requests: int) -> None:
     run.setup_django("http://127.0.0.1:8000")
     creds = run.credentials()
     (kind,) = kinds
+    if kind.startswith("served_"):
+        asyncio.run(_serve_mcp(kind.removeprefix("served_"), creds, requests))
+        return
     one = _request(kind, creds)
     for index in range(WARM_UP):
         one(index)
@@ -112,6 +124,36 @@ def serve(kinds: list[str], requests: int) -> None:
     for index in range(requests):
         one(WARM_UP + index)
     _counting(on=False)
+
+
+async def _serve_mcp(name: str, creds: dict[str, Any], requests: int) -> None:
+    """``requests`` calls of the read ``name`` through the ASGI application, inside its lifespan
+    (``bare``: the bare server's constant tool)."""
+    from bench import run
+
+    headers = [(b"accept", b"application/json, text/event-stream"), (b"mcp-protocol-version", b"2025-11-25")]
+    app: Any
+    if name == "bare":
+        from bench.bare_mcp import app
+
+        mcp_app = app
+        name, arguments = "constant", {}
+    else:
+        from timetracker.asgi import application as app
+        from timetracker.asgi import mcp_application as mcp_app
+
+        arguments = run.mcp_reads(creds)[name]
+        headers.append((b"authorization", f"Bearer {creds['token']}".encode()))
+    call = {"name": name, "arguments": arguments}
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call}).encode()
+    async with mcp_app.router.lifespan_context(mcp_app):
+        for index in range(WARM_UP + requests):
+            if index == WARM_UP:
+                _as_under_load()
+                _counting(on=True)
+            status = await _asgi(app, "POST", "/mcp", headers, body)
+            assert status == 200, status
+        _counting(on=False)
 
 
 def _as_under_load() -> None:
@@ -139,16 +181,19 @@ def _request(kind: str, creds: dict[str, Any]) -> Any:
         from timetracker.asgi import django_application
 
         loop = asyncio.new_event_loop()  # one for every request, as a web worker has
+        headers = [(b"authorization", f"Bearer {creds['api_key']}".encode())]
 
         def http(index: int) -> None:
             if kind == "post":
                 body = json.dumps(run.rest_entry_body(creds, index)).encode()
                 status = loop.run_until_complete(
-                    _asgi(django_application, "POST", run.rest_entries_url(creds), creds, body)
+                    _asgi(django_application, "POST", run.rest_entries_url(creds), headers, body)
                 )
                 assert status == 201, status
             else:
-                status = loop.run_until_complete(_asgi(django_application, "GET", run.rest_week_url(creds), creds, b""))
+                status = loop.run_until_complete(
+                    _asgi(django_application, "GET", run.rest_week_url(creds), headers, b"")
+                )
                 assert status == 200, status
 
         return http
@@ -165,7 +210,7 @@ def _request(kind: str, creds: dict[str, Any]) -> Any:
     return tool
 
 
-async def _asgi(app: Any, method: str, url: str, creds: dict[str, Any], body: bytes) -> int:
+async def _asgi(app: Any, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> int:
     """One request through the ASGI application, as uvicorn hands it over; the response's status."""
     path, _, query = url.partition("?")
     scope = {
@@ -180,7 +225,7 @@ async def _asgi(app: Any, method: str, url: str, creds: dict[str, Any], body: by
         "root_path": "",
         "headers": [
             (b"host", b"127.0.0.1:8000"),
-            (b"authorization", f"Bearer {creds['api_key']}".encode()),
+            *headers,
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ],

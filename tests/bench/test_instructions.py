@@ -14,8 +14,9 @@ from timetracker.asgi import django_application
 @pytest.mark.django_db(transaction=True)
 def test_a_request_goes_through_the_application_and_answers_its_status():
     url = "/api/v1/workspaces/nowhere/time-entries"
-    assert asyncio.run(instructions._asgi(django_application, "GET", url, {"api_key": "tt_unknown"}, b"")) == 401
-    assert asyncio.run(instructions._asgi(django_application, "GET", "/healthz", {"api_key": "tt_unknown"}, b"")) == 200
+    key = [(b"authorization", b"Bearer tt_unknown")]
+    assert asyncio.run(instructions._asgi(django_application, "GET", url, key, b"")) == 401
+    assert asyncio.run(instructions._asgi(django_application, "GET", "/healthz", key, b"")) == 200
 
 
 def test_an_unknown_kind_is_refused_with_the_kinds_to_choose_from(monkeypatch, capsys):
