@@ -19,6 +19,7 @@ from billing import exports
 from billing.reports import GROUPS, TIME_GROUPS, hours_summary, profitability, utilization
 from billing.selectors import budget_health
 from billing.unbilled import unbilled
+from timetracker.rendering import render
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.policies import Perm
 from workspaces.selectors import project_get
@@ -97,7 +98,7 @@ class HoursSummaryView(WorkspaceAPIView):
         report = hours_summary(actor=self.principal, **_query(HoursQuery, request))
         if kind:
             return self.download(kind, *exports.hours_summary_table(report), name="hours-summary")
-        return Response(HoursSummaryOutput(report).data)
+        return Response(render(HoursSummaryOutput, report))
 
 
 # --- utilization ----------------------------------------------------------------------------------
@@ -129,7 +130,7 @@ class UtilizationView(WorkspaceAPIView):
         report = utilization(actor=self.principal, **_query(PeriodQuery, request))
         if kind:
             return self.download(kind, *exports.utilization_table(report), name="utilization")
-        return Response(UtilizationOutput({"rows": report}).data)
+        return Response(render(UtilizationOutput, {"rows": report}))
 
 
 # --- budget health ---------------------------------------------------------------------------------
@@ -172,7 +173,7 @@ class BudgetHealthView(WorkspaceAPIView):
         report = budget_health(actor=self.principal, **_query(AsOfQuery, request))
         if kind:
             return self.download(kind, *exports.budget_health_table(report), name="budget-health")
-        return Response(BudgetHealthListOutput({"rows": report}).data)
+        return Response(render(BudgetHealthListOutput, {"rows": report}))
 
 
 class ProjectBudgetView(WorkspaceAPIView):
@@ -185,7 +186,7 @@ class ProjectBudgetView(WorkspaceAPIView):
     def get(self, request: Request, workspace_slug: str, pk: int) -> Response:
         project = project_get(actor=self.principal, project_id=pk)
         report = budget_health(actor=self.principal, project=project, **_query(AsOfQuery, request))
-        return Response(BudgetHealthListOutput({"rows": report}).data)
+        return Response(render(BudgetHealthListOutput, {"rows": report}))
 
 
 # --- unbilled --------------------------------------------------------------------------------------
@@ -226,7 +227,7 @@ class UnbilledView(WorkspaceAPIView):
         report = unbilled(actor=self.principal, **_query(AsOfQuery, request))
         if kind:
             return self.download(kind, *exports.unbilled_table(report), name="unbilled")
-        return Response(UnbilledOutput(report).data)
+        return Response(render(UnbilledOutput, report))
 
 
 # --- profitability ---------------------------------------------------------------------------------
@@ -264,4 +265,4 @@ class ProfitabilityView(WorkspaceAPIView):
         report = profitability(actor=self.principal, **_query(ProfitQuery, request))
         if kind:
             return self.download(kind, *exports.profitability_table(report), name="profitability")
-        return Response(ProfitabilityOutput(report).data)
+        return Response(render(ProfitabilityOutput, report))

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from rest_framework import serializers
 
 from mcp_gateway.schemas import Out
+from timetracker.rendering import render
 from workspaces.principals import Principal
 
 Limit = Annotated[int, Field(ge=1, le=200, description="Page size, 1 to 200")]
@@ -43,7 +44,7 @@ def shaped(
     serializer: type[serializers.BaseSerializer[Any]], instance: Any, principal: Principal, *, many: bool = False
 ) -> Any:
     """The REST presentation of ``instance`` (with its redaction), as plain data."""
-    return serializer(instance, many=many, context={"principal": principal}).data
+    return render(serializer, instance, many=many, context={"principal": principal})
 
 
 class WriteResult(Out):
