@@ -176,7 +176,8 @@ class EntryCreateInput(EntryWriteFields):
     started_at = OffsetDateTime(required=False, help_text="RFC 3339 with an offset")
     ended_at = OffsetDateTime(required=False, help_text="RFC 3339 with an offset; at most 24 h after the start")
     date = serializers.DateField(
-        required=False, help_text="With duration_seconds: the day (workspace time); placed after that day's entries"
+        required=False,
+        help_text="With duration_seconds: the day (workspace time); placed after that day's entries, within the day",
     )
     duration_seconds = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ENTRY_SECONDS)
     member = ActiveMember(required=False, help_text="Managers: log for this member")

@@ -56,10 +56,16 @@ def time_context_from(found: list[dict[str, Any]], *, workspace: Workspace, day:
 
 def day_slot(context: TimeContext, *, workspace: Workspace, day: date, seconds: int) -> tuple[datetime, datetime]:
     """Where ``seconds`` of time given only as a day go: after the member's last entry that day,
-    or at 09:00 (workspace time) on an empty day, so that such entries stack without overlapping."""
+    or at 09:00 (workspace time) on an empty day, so that such entries stack without overlapping.
+
+    The time stays on its day: when there is no room left after the last entry, it ends at
+    midnight instead (overlapping, which the write's warnings name), never spilling into the
+    next day, whose week may be another one."""
     start = datetime.combine(day, time(9, 0), tzinfo=workspace.tzinfo)
     if context.last_end is not None and context.last_end > start:
         start = context.last_end
+    day_start, next_day_start = day_start_utc(workspace, day), day_start_utc(workspace, day + timedelta(days=1))
+    start = max(day_start, min(start, next_day_start - timedelta(seconds=seconds)))
     return start, start + timedelta(seconds=seconds)
 
 

@@ -166,7 +166,8 @@ def time_entry_create_for_day(
     """Log ``duration_seconds`` on ``day`` (workspace time) when no clock times are given.
 
     The entry goes after the member's last entry that day (09:00 on an empty day), so such
-    entries stack without overlapping; everything else is :func:`time_entry_create`.
+    entries stack without overlapping, and ends by midnight at the latest (``day_slot``);
+    everything else is :func:`time_entry_create`.
     """
     if not 1 <= duration_seconds <= MAX_ENTRY_SECONDS:
         raise Invalid("An entry lasts 1 second to 24 hours.", fields={"duration_seconds": ["1 to 86400."]})

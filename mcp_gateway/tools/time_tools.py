@@ -226,7 +226,7 @@ def log_time(
 ) -> EntryWritten:
     """Log a finished piece of your own time: a date (default today) and a duration, or a start and
     an end. Without clock times the entry goes after your last entry that day (09:00 on an empty
-    day). The agent policy decides what happens: non-billable time may be saved directly; billable
+    day), ending by midnight at the latest. The agent policy decides what happens: non-billable time may be saved directly; billable
     time always becomes a draft for a person to accept, and counts in no report until then; a
     'forbid' policy refuses with forbidden_by_policy. Locked days answer `locked`. Try dry_run first."""
     workspace = caller.workspace

@@ -201,15 +201,29 @@ def test_time_given_as_a_day_reads_its_weeks_lock_with_its_slot(as_member, proje
     assert TimeEntry.objects.count() == 2
 
 
-def test_time_given_as_a_day_that_runs_into_a_locked_week_is_locked(as_member, project):
+def test_time_given_as_a_full_day_stays_on_that_day_and_in_its_week(as_member, project):
     sunday = MONDAY + timedelta(days=6)
     next_monday = MONDAY + timedelta(days=7)
+    log(as_member, project, berlin(sunday, 9), berlin(sunday, 23))
     log(as_member, project, berlin(sunday, 23), berlin(next_monday, 1))  # the day's last entry ends on Monday
     TimesheetFactory(member=as_member.membership, week_start=next_monday, status=TimesheetStatus.SUBMITTED)
 
-    with pytest.raises(Locked, match=f"week of {next_monday:%Y-%m-%d} is submitted"):
-        for_day(as_member, project, sunday, 600)  # its slot starts at 01:00 on Monday: next week's time
-    assert TimeEntry.objects.count() == 1
+    # No room after the last entry: the time ends at midnight, on Sunday, in Sunday's open week.
+    late = for_day(as_member, project, sunday, 1800)
+    assert (late.started_at, late.ended_at) == (berlin(sunday, 23, 30), berlin(next_monday, 0))
+    assert late.week_start == MONDAY
+    whole = for_day(as_member, project, sunday, 24 * 3600)  # a whole day fills it from its first moment
+    assert (whole.started_at, whole.ended_at) == (berlin(sunday, 0), berlin(next_monday, 0))
+    assert TimeEntry.objects.filter(started_at__gte=berlin(next_monday, 0)).count() == 0
+
+
+def test_time_given_as_a_day_that_finds_no_free_slot_is_refused_where_overlaps_are(as_member, project, workspace):
+    workspace.overlap_policy = OverlapPolicy.FORBID
+    workspace.save()
+    log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 23, 45))
+    with pytest.raises(Conflict, match="overlap"):
+        for_day(as_member, project, MONDAY, 1800)
+    assert for_day(as_member, project, MONDAY, 900).started_at == berlin(MONDAY, 23, 45)  # it still fits
 
 
 def test_a_rejected_or_open_week_stays_editable(as_member, project):
