@@ -15,7 +15,9 @@ from django.db import ProgrammingError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from psycopg import pq
 
-from tests.factories import TimeEntryFactory
+from billing.unbilled import unbilled
+from tests.billing.test_invoices import JUNE, WEEK, approve, work
+from tests.factories import ClientFactory, ProjectFactory, TimeEntryFactory
 from timesheets.models import TimeEntry
 from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_update
 from timesheets.timer_services import timer_start, timer_stop
@@ -207,6 +209,22 @@ def test_a_timer_starts_and_stops_with_its_reads_in_the_locks_round_trip(as_memb
     assert len(stopping) == 5
     assert stopped.pk == timer.pk
     assert stopped.ended_at is not None
+
+
+def test_unbilled_sends_its_three_sums_together_and_then_names_the_projects(as_admin, member, workspace):
+    site = ProjectFactory(workspace=workspace, client=ClientFactory(workspace=workspace), team=[member])
+    approve(member)
+    work(member, site, WEEK, 3600)
+
+    with wire() as trips:
+        report = unbilled(actor=as_admin, as_of=JUNE[1])
+
+    (sums,) = round_trips_with(trips, '"billable_cent_seconds"')  # the time
+    assert round_trips_with(trips, '"billing_expense"') == [sums]
+    assert round_trips_with(trips, 'INNER JOIN "workspaces_project"') == [sums]  # the drafts (with a client)
+    assert round_trips_with(trips, "= ANY(") == [sums + 1]  # the names of the projects found
+    assert len(trips) == 2
+    assert [(c.projects[0].project_id, c.projects[0].seconds) for c in report.clients] == [(site.pk, 3600)]
 
 
 def test_reads_sent_together_are_prepared_as_reads_on_their_own_are(member):
