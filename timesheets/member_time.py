@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import CharField, DateTimeField, Exists, Func, IntegerField, Q, QuerySet, Subquery
+from django.db.models import Case, CharField, DateTimeField, Exists, Func, IntegerField, Q, QuerySet, Subquery, When
+from django.db.models.lookups import GreaterThanOrEqual
 
 from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry, week_start_for
 from timesheets.selectors import WeekLock, day_start_utc, local_date, locking_timesheet
@@ -23,7 +24,8 @@ from workspaces.models import Membership, OverlapPolicy, Project, Workspace
 class TimeContext:
     """What a new entry's write reads with its member's lock (:func:`time_context_read`): the lock
     of the entry's week, whether the member is on the project's team, and for time given only as
-    a day, when the member's last entry that day ends (``None``: none does)."""
+    a day, when the member's last entry that day ends (``None``: none does; on a day with no room
+    left for the new time, possibly another entry's end, as late or later than its latest start)."""
 
     week: WeekLock
     on_team: bool
@@ -31,20 +33,25 @@ class TimeContext:
 
 
 def time_context_read(
-    *, workspace: Workspace, member_id: int, project_id: int, day: date, last_end: bool
+    *, workspace: Workspace, member_id: int, project_id: int, day: date, slot_seconds: int | None = None
 ) -> compiled.Read:
-    """The one-row read of :class:`TimeContext` for the member's time on ``day`` (``last_end``:
-    with the end of the day's last entry). It goes with the member's lock in one round trip
+    """The one-row read of :class:`TimeContext` for the member's time on ``day`` (with
+    ``slot_seconds``, time given only as a day: with the end of the day's last entry, for
+    :func:`day_slot`). It goes with the member's lock in one round trip
     (``entry_rules.lock_member_then``), so a new entry's write under that lock reads nothing
     else before it inserts."""
+    next_day_start = day_start_utc(workspace, day + timedelta(days=1))
     values = {
         "workspace_id": workspace.pk,
         "member_id": member_id,
         "project_id": project_id,
         "day_start": day_start_utc(workspace, day),
-        "next_day_start": day_start_utc(workspace, day + timedelta(days=1)),
+        "next_day_start": next_day_start,
         "week": week_start_for(workspace, day),
     }
+    last_end = slot_seconds is not None
+    if slot_seconds is not None:
+        values["latest_slot_start"] = next_day_start - timedelta(seconds=slot_seconds)
     return compiled.Read(compiled.Template, ("time_context", last_end), lambda: _time_context(last_end), values)
 
 
@@ -82,24 +89,33 @@ def _time_context(last_end: bool) -> QuerySet[Any]:
         ),
     }
     if last_end:
-        ends = (
-            TimeEntry.objects.filter(
-                workspace_id=Param("workspace_id", ID),
-                member_id=Param("member_id", ID),
-                ended_at__isnull=False,
-                started_at__gte=Param("day_start", DateTimeField()),
-                started_at__lt=Param("next_day_start", DateTimeField()),
-            )
-            .order_by("-ended_at")
-            .values("ended_at")[:1]
-        )
-        columns["last_end"] = Subquery(ends, output_field=DateTimeField())
+        columns["last_end"] = _last_end()
     # One row by its id: unordered, so not joined to the user that memberships are ordered by.
     return (
         Membership.objects.filter(pk=Param("member_id", ID), workspace_id=Param("workspace_id", ID))
         .order_by()
         .values(**columns)
     )
+
+
+def _last_end() -> Case:
+    """When the member's last entry of the day ends, as :func:`day_slot` needs it.
+
+    Finding the latest end reads every entry of the day. The entry that starts last is one
+    index step away, and when it ends at or after the latest moment the new slot may start
+    (``latest_slot_start``), the slot starts there whatever the others' ends: its end then
+    stands in for theirs. So a day full of entries costs one step, not a read of them all."""
+    of_day = TimeEntry.objects.filter(
+        workspace_id=Param("workspace_id", ID),
+        member_id=Param("member_id", ID),
+        ended_at__isnull=False,
+        started_at__gte=Param("day_start", DateTimeField()),
+        started_at__lt=Param("next_day_start", DateTimeField()),
+    )
+    last_started = Subquery(of_day.order_by("-started_at").values("ended_at")[:1], output_field=DateTimeField())
+    latest = Subquery(of_day.order_by("-ended_at").values("ended_at")[:1], output_field=DateTimeField())
+    day_full: GreaterThanOrEqual[Any] = GreaterThanOrEqual(last_started, Param("latest_slot_start", DateTimeField()))
+    return Case(When(day_full, then=last_started), default=latest, output_field=DateTimeField())
 
 
 LONG_DAY_SECONDS = 10 * 3600

@@ -77,7 +77,7 @@ def time_entry_create(
     """
     workspace = actor.workspace
     day = local_date(workspace, check_window(started_at, ended_at)[0])
-    member, (found,) = lock_member_then(actor, member, context_read(workspace, project, day, last_end=False))
+    member, (found,) = lock_member_then(actor, member, context_read(workspace, project, day))
     policies.ensure_time_write(actor, member)
     return _create_locked(
         actor,
@@ -172,7 +172,9 @@ def time_entry_create_for_day(
     if not 1 <= duration_seconds <= MAX_ENTRY_SECONDS:
         raise Invalid("An entry lasts 1 second to 24 hours.", fields={"duration_seconds": ["1 to 86400."]})
     workspace = actor.workspace
-    member, (found,) = lock_member_then(actor, member, context_read(workspace, project, day, last_end=True))
+    member, (found,) = lock_member_then(
+        actor, member, context_read(workspace, project, day, slot_seconds=duration_seconds)
+    )
     policies.ensure_time_write(actor, member)
     context = time_context_from(found, workspace=workspace, day=day)
     started_at, ended_at = day_slot(context, workspace=workspace, day=day, seconds=duration_seconds)
@@ -182,11 +184,12 @@ def time_entry_create_for_day(
 
 
 def context_read(
-    workspace: Workspace, project: Project, day: date, *, last_end: bool
+    workspace: Workspace, project: Project, day: date, *, slot_seconds: int | None = None
 ) -> Callable[[int], compiled.Read]:
-    """What a new entry's write reads with its member's lock, for the member's id."""
+    """What a new entry's write reads with its member's lock, for the member's id (with
+    ``slot_seconds``, for time given only as a day: where it goes)."""
     return lambda member_id: time_context_read(
-        workspace=workspace, member_id=member_id, project_id=project.pk, day=day, last_end=last_end
+        workspace=workspace, member_id=member_id, project_id=project.pk, day=day, slot_seconds=slot_seconds
     )
 
 

@@ -73,7 +73,7 @@ def timer_start(
     started_at, _, _ = check_window(started_at or now, None)
     day = local_date(actor.workspace, started_at)
     member, (timers, found) = lock_member_then(
-        actor, member, _running_timer_read(actor), context_read(actor.workspace, project, day, last_end=False)
+        actor, member, _running_timer_read(actor), context_read(actor.workspace, project, day)
     )
     policies.ensure_time_write(actor, member)
     workspace = member.workspace

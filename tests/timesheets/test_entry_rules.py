@@ -217,6 +217,16 @@ def test_time_given_as_a_full_day_stays_on_that_day_and_in_its_week(as_member, p
     assert TimeEntry.objects.filter(started_at__gte=berlin(next_monday, 0)).count() == 0
 
 
+def test_time_given_as_a_day_goes_after_the_entry_that_ends_last_not_the_one_that_starts_last(as_member, project):
+    log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 18))
+    log(as_member, project, berlin(MONDAY, 10), berlin(MONDAY, 11))  # starts last, ends early
+    assert for_day(as_member, project, MONDAY, 3600).started_at == berlin(MONDAY, 18)
+    log(as_member, project, berlin(MONDAY, 12), berlin(MONDAY, 23, 50))
+    log(as_member, project, berlin(MONDAY, 13), berlin(MONDAY, 14))
+    late = for_day(as_member, project, MONDAY, 1800)  # no room after 23:50: ends at midnight
+    assert (late.started_at, late.ended_at) == (berlin(MONDAY, 23, 30), berlin(MONDAY + timedelta(days=1), 0))
+
+
 def test_time_given_as_a_day_that_finds_no_free_slot_is_refused_where_overlaps_are(as_member, project, workspace):
     workspace.overlap_policy = OverlapPolicy.FORBID
     workspace.save()
