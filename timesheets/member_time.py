@@ -25,7 +25,7 @@ class TimeContext:
     """What a new entry's write reads with its member's lock (:func:`time_context_read`): the lock
     of the entry's week, whether the member is on the project's team, and for time given only as
     a day, when the member's last entry that day ends (``None``: none does; on a day with no room
-    left for the new time, possibly another entry's end, as late or later than its latest start)."""
+    left for the new time, the latest moment it may start instead, which places it the same)."""
 
     week: WeekLock
     on_team: bool
@@ -103,8 +103,8 @@ def _last_end() -> Case:
 
     Finding the latest end reads every entry of the day. The entry that starts last is one
     index step away, and when it ends at or after the latest moment the new slot may start
-    (``latest_slot_start``), the slot starts there whatever the others' ends: its end then
-    stands in for theirs. So a day full of entries costs one step, not a read of them all."""
+    (``latest_slot_start``), the slot starts there whatever the others' ends: that moment then
+    stands in for the last end. So a day full of entries costs one step, not a read of them all."""
     of_day = TimeEntry.objects.filter(
         workspace_id=Param("workspace_id", ID),
         member_id=Param("member_id", ID),
@@ -114,8 +114,9 @@ def _last_end() -> Case:
     )
     last_started = Subquery(of_day.order_by("-started_at").values("ended_at")[:1], output_field=DateTimeField())
     latest = Subquery(of_day.order_by("-ended_at").values("ended_at")[:1], output_field=DateTimeField())
-    day_full: GreaterThanOrEqual[Any] = GreaterThanOrEqual(last_started, Param("latest_slot_start", DateTimeField()))
-    return Case(When(day_full, then=last_started), default=latest, output_field=DateTimeField())
+    latest_slot_start = Param("latest_slot_start", DateTimeField())
+    day_full: GreaterThanOrEqual[Any] = GreaterThanOrEqual(last_started, latest_slot_start)
+    return Case(When(day_full, then=latest_slot_start), default=latest, output_field=DateTimeField())
 
 
 LONG_DAY_SECONDS = 10 * 3600
