@@ -60,7 +60,7 @@ def render(
 ) -> Any:
     """``serializer(instance, many=many, context=context).data``, as plain lists and dicts."""
     compiled = _compiled(serializer)
-    if compiled is None:
+    if compiled is None or instance is None:  # DRF answers None with the fields' initial values
         return serializer(instance, many=many, context=dict(context or {})).data
     return _many(compiled)(instance) if many else compiled(instance)
 

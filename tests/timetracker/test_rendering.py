@@ -95,6 +95,12 @@ def test_a_plain_report_renders_exactly_as_drf():
     assert render(Report, rows, many=True) == Report(rows, many=True).data
 
 
+def test_no_instance_renders_drfs_initial_values():
+    assert render(Report, None) == Report(None).data
+    assert render(Report, None)["lines"] == []
+    assert render(Report, None, many=True) == Report(None, many=True).data == []
+
+
 def test_date_times_follow_the_zone_active_when_rendering():
     row = report_row()
     with timezone.override(BERLIN):
