@@ -24,3 +24,21 @@ def test_an_unknown_kind_is_refused_with_the_kinds_to_choose_from(monkeypatch, c
     with pytest.raises(SystemExit):
         instructions.main()
     assert "unknown kinds: put; choose from post, get, log_time, list_time_entries" in capsys.readouterr().err
+
+
+def test_the_served_kinds_go_through_the_sdk_transport_and_count_only_the_measured_calls(monkeypatch):
+    counted: list[bool] = []
+    monkeypatch.setattr(instructions, "_counting", lambda *, on: counted.append(on))
+    monkeypatch.setattr(instructions, "WARM_UP", 2)
+    answered: list[int] = []
+    real_asgi = instructions._asgi
+
+    async def recording(*args, **kwargs):
+        status = await real_asgi(*args, **kwargs)
+        answered.append(status)
+        return status
+
+    monkeypatch.setattr(instructions, "_asgi", recording)
+    asyncio.run(instructions._serve_mcp("bare", {}, 3))  # the bare server's constant tool: no credentials
+    assert answered == [200] * 5
+    assert counted == [True, False]
