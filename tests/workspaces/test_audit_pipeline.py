@@ -201,7 +201,7 @@ def test_the_request_id_travels_with_the_event_and_the_task(redis_server, publis
         event = audit.event_payload(
             AuditEvent(action="pipeline.trace_task", workspace=workspace, channel=Channel.SYSTEM)
         )
-        with audit._producer_pool().acquire(block=True, timeout=5) as producer:
+        with audit._publisher().pool.acquire(block=True, timeout=5) as producer:
             retry_audit_event.apply_async((event,), producer=producer)
     finally:
         request_id_var.reset(token)
@@ -242,3 +242,67 @@ def test_the_message_headers_name_the_event_without_repeating_it(redis_server, p
     body = json.loads(base64.b64decode(message["body"]))
     assert body[0][0]["detail"] == {"secret_looking": "do-not-copy-me"}
     assert body[0][0]["ip"] == "203.0.113.9"
+
+
+def queued_messages(url: str) -> list[dict]:
+    return [json.loads(raw) for raw in redis.Redis.from_url(url).lrange("audit", 0, -1)]
+
+
+def test_the_message_is_the_one_celery_sends_for_the_task(redis_server, publisher, workspace):
+    from workspaces.tasks import store_audit_events
+
+    publisher(redis_server.url)
+    event_id = audit.publish(action="pipeline.same_message", workspace=workspace, channel=Channel.SYSTEM)
+    (published,) = queued_messages(redis_server.url)
+    payload = json.loads(base64.b64decode(published["body"]))[0][0]
+    assert payload["id"] == str(event_id)
+    # the same event sent the way Celery's own API sends a task
+    with app.producer_or_acquire() as producer:
+        store_audit_events.apply_async(
+            (payload,),
+            producer=producer,
+            ignore_result=True,
+            argsrepr=f"(<audit event pipeline.same_message {event_id}>,)",
+            kwargsrepr="{}",
+        )
+    by_celery = queued_messages(redis_server.url)[0]  # LPUSH: the newest first
+
+    def comparable(message: dict) -> dict:
+        headers = {k: v for k, v in message["headers"].items() if k not in {"id", "root_id"}}
+        properties = {k: v for k, v in message["properties"].items() if k not in {"correlation_id", "delivery_tag"}}
+        return {**message, "headers": headers, "properties": properties}
+
+    # apply_async passes its options on as message properties as well: the reprs again
+    assert by_celery["properties"].pop("argsrepr") == published["headers"]["argsrepr"]
+    assert by_celery["properties"].pop("kwargsrepr") == "{}"
+    assert comparable(published) == comparable(by_celery)
+    assert published["headers"]["id"] == published["properties"]["correlation_id"]
+    assert published["properties"]["delivery_info"] == {"exchange": "", "routing_key": "audit"}
+
+
+def test_publishing_keeps_one_redis_client_per_channel(redis_server, publisher, workspace, monkeypatch):
+    publisher(redis_server.url)
+    audit.publish(action="pipeline.clients", workspace=workspace, channel=Channel.SYSTEM)  # connects
+    built = []
+    original = redis.Redis.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "__init__", counting)
+    for _ in range(20):
+        audit.publish(action="pipeline.clients", workspace=workspace, channel=Channel.SYSTEM)
+
+    assert built == []
+    assert len(queued_messages(redis_server.url)) == 21
+
+
+def test_where_celery_runs_tasks_in_the_caller_events_are_stored_at_once(
+    redis_server, publisher, celery_eager, workspace
+):
+    publisher(redis_server.url)
+    event_id = audit.publish(action="pipeline.eager", workspace=workspace, channel=Channel.SYSTEM)
+
+    assert AuditEvent.objects.get(pk=event_id).action == "pipeline.eager"
+    assert queued_messages(redis_server.url) == []
