@@ -164,22 +164,60 @@ def summary_of(name: str, data: dict[str, Any]) -> str:
     return f"{lead}\n{body}" if lead else body
 
 
-def redacted_fields(data: Any) -> set[str]:
-    """Every field named in a ``redacted`` list anywhere in the output (a walk of its containers
-    only: the recursive version called itself for every value, a sixth of a list's Python time)."""
+def redacted_fields(data: Any, model: type[BaseModel]) -> set[str]:
+    """Every field named in the ``redacted`` lists of an answer of ``model``: those the model
+    declares, wherever they sit, not keys that merely read "redacted" inside free-form data (an
+    audit event's detail names the fields redacted from *its* answer)."""
+    paths = _redaction_paths(model)
     found: set[str] = set()
-    containers = [data]
-    while containers:
-        item = containers.pop()
-        if isinstance(item, dict):
-            for key, value in item.items():
-                if key == "redacted" and isinstance(value, list):
-                    found.update(str(v) for v in value)
-                elif isinstance(value, dict | list):
-                    containers.append(value)
-        elif isinstance(item, list):
-            containers.extend(value for value in item if isinstance(value, dict | list))
+    for path in paths:
+        _collect(data, path, found)
     return found
+
+
+@functools.cache
+def _redaction_paths(model: type[BaseModel]) -> tuple[tuple[str, ...], ...]:
+    """Where ``model``'s answers hold a ``redacted`` list: keys from the top, ``*`` for each item of
+    a list. Read from its JSON schema once; a model nested in itself could hold one at any depth,
+    so none of them is allowed."""
+    schema = model.model_json_schema()
+    defs: dict[str, Any] = schema.get("$defs", {})
+    paths: list[tuple[str, ...]] = []
+
+    def walk(node: Any, path: tuple[str, ...], inside: frozenset[str]) -> None:
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            name = ref.removeprefix("#/$defs/")
+            if name in inside:
+                raise TypeError(f"{model.__name__} nests {name} in itself")
+            walk(defs.get(name), path, inside | {name})
+        for name, field_schema in (node.get("properties") or {}).items():
+            if name == "redacted":
+                paths.append((*path, name))
+            else:
+                walk(field_schema, (*path, name), inside)
+        walk(node.get("items"), (*path, "*"), inside)
+        for branch in (*node.get("anyOf", ()), *node.get("oneOf", ()), *node.get("allOf", ())):
+            walk(branch, path, inside)
+
+    walk(schema, (), frozenset())
+    return tuple(dict.fromkeys(paths))
+
+
+def _collect(value: Any, path: tuple[str, ...], found: set[str]) -> None:
+    if not path:
+        if isinstance(value, list):
+            found.update(str(name) for name in value)
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        if isinstance(value, list):
+            for item in value:
+                _collect(item, rest, found)
+    elif isinstance(value, dict):
+        _collect(value.get(head), rest, found)
 
 
 def argument_digest(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -262,7 +300,7 @@ class Call:
 
     def _read(self) -> CallToolResult:
         data = self._result().model_dump(mode="json")
-        self._audit(outcome=Outcome.OK, detail={"redacted": sorted(redacted_fields(data))})
+        self._audit(outcome=Outcome.OK, detail={"redacted": sorted(redacted_fields(data, output_model(self.spec.fn)))})
         return ok_result(data, summary=summary_of(self.spec.name, data))
 
     def _write(self) -> CallToolResult:

@@ -242,20 +242,60 @@ def test_list_audit_events_uses_the_audit_log_filters(owner, member, billable_pr
     assert error_code(call(caller, "list_audit_events", connection_id=10**6)) == "invalid"
 
 
-def test_the_audit_names_every_redacted_field_wherever_it_sits():
-    output = {
-        "redacted": ["cost_rate"],
-        "items": [
-            {"id": 1, "redacted": ["cost_amount"], "tags": [{"id": 2, "name": "x"}]},
-            {"id": 3, "redacted": [], "nested": {"deeper": [{"redacted": ["margin", 7]}]}},
-        ],
-        "note": {"redacted": "not a list, not a field name"},
-        "empty": [],
-    }
+class _Tag(BaseModel):
+    id: int
+    redacted: list[str] = []
 
-    assert redacted_fields(output) == {"cost_rate", "cost_amount", "margin", "7"}
-    assert redacted_fields([]) == set()
-    assert redacted_fields({"items": [{"id": 1}]}) == set()
+
+class _Row(BaseModel):
+    id: int
+    redacted: list[str] = []
+    tags: list[_Tag] = []
+    detail: dict[str, Any] = {}
+
+
+class _Answer(BaseModel):
+    redacted: list[str] = []
+    items: list[_Row] = []
+    best: _Row | None = None
+    note: dict[str, Any] = {}
+
+
+def test_the_audit_names_the_redacted_fields_the_output_model_declares_wherever_they_sit():
+    answer = _Answer(
+        redacted=["cost_rate"],
+        items=[
+            _Row(id=1, redacted=["cost_amount"], tags=[_Tag(id=2, redacted=["email"])]),
+            _Row(id=3, detail={"redacted": ["not", "this", "answer's"]}),
+        ],
+        best=_Row(id=4, redacted=["margin"]),
+        note={"redacted": ["free-form data"], "deeper": {"redacted": ["nor", "this"]}},
+    ).model_dump(mode="json")
+
+    assert redacted_fields(answer, _Answer) == {"cost_rate", "cost_amount", "email", "margin"}
+    assert redacted_fields(_Answer().model_dump(mode="json"), _Answer) == set()
+    assert redacted_fields({"items": [{"id": 1}]}, _Row) == set()
+
+
+def test_every_tool_says_where_its_answers_hold_redacted_fields():
+    """Read once per output model from its schema; a model nested in itself would refuse."""
+    for spec in CATALOGUE.values():
+        model = output_model(spec.fn)
+        assert redacted_fields(model.model_construct().model_dump(mode="json", warnings=False), model) == set()
+
+
+def test_an_agent_reading_the_audit_trail_is_not_told_its_answer_was_redacted(owner, member, billable_project):
+    human_entry(member, billable_project)
+    reader = agent(member)
+    ok(call(reader, "list_time_entries", member_id=member.user_id))
+    (listing,) = AuditEvent.objects.filter(connection=connection_of(reader), action="mcp.tool.list_time_entries")
+    assert listing.detail["redacted"] == ["cost_amount", "cost_rate"]
+
+    admin = agent(owner, scopes="read write admin")
+    events = ok(call(admin, "list_audit_events", action="mcp.tool.list_time_entries"))["items"]
+    assert [event["detail"]["redacted"] for event in events] == [listing.detail["redacted"]]
+    (audited,) = AuditEvent.objects.filter(connection=connection_of(admin), action="mcp.tool.list_audit_events")
+    assert audited.detail["redacted"] == []
 
 
 def test_a_result_that_is_not_the_declared_output_model_is_refused(member):
