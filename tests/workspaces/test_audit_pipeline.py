@@ -256,16 +256,18 @@ def test_the_message_is_the_one_celery_sends_for_the_task(redis_server, publishe
     (published,) = queued_messages(redis_server.url)
     payload = json.loads(base64.b64decode(published["body"]))[0][0]
     assert payload["id"] == str(event_id)
-    # the same event sent the way Celery's own API sends a task
-    with app.producer_or_acquire() as producer:
+    # the same event sent the way Celery's own API sends a task, to this test's Redis (the app's
+    # own producer pool may be on the suite's)
+    with app.connection_for_write(redis_server.url) as connection:
         store_audit_events.apply_async(
             (payload,),
-            producer=producer,
+            connection=connection,
             ignore_result=True,
             argsrepr=f"(<audit event pipeline.same_message {event_id}>,)",
             kwargsrepr="{}",
         )
-    by_celery = queued_messages(redis_server.url)[0]  # LPUSH: the newest first
+    by_celery, again = queued_messages(redis_server.url)  # LPUSH: the newest first
+    assert again == published
 
     def comparable(message: dict) -> dict:
         headers = {k: v for k, v in message["headers"].items() if k not in {"id", "root_id"}}
