@@ -127,7 +127,8 @@ def compare(actor: Principal, *, month: date, runs: int = 15) -> list[dict[str, 
             " SUM(e.billable_cent_seconds) FILTER (WHERE e.state = 'active' AND e.billable) AS cent_seconds,"
             " SUM(e.duration_seconds) FILTER (WHERE e.state = 'draft') AS drafts"
             " FROM timesheets_timeentry e WHERE e.project_id = p.id AND e.ended_at IS NOT NULL AND e.started_at < %s"
-            " AND (p.budget_period <> 'monthly' OR e.started_at >= %s)"
+            # The period's start as a bound of the index read (eighteenth round), as the selector does.
+            " AND e.started_at >= CASE WHEN p.budget_period = 'monthly' THEN %s ELSE '-infinity' END"
             ") t ON true"
             " WHERE p.workspace_id = %s AND p.status = 'active'"
             " AND (p.budget_hours IS NOT NULL OR p.budget_amount IS NOT NULL) ORDER BY p.name",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import (
+    Case,
     CharField,
     DateTimeField,
     JSONField,
@@ -18,6 +19,8 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.db.models.lookups import Exact
@@ -104,6 +107,10 @@ def budget_status(percent: Decimal, thresholds: Iterable[int]) -> str:
     return "ok"
 
 
+# Before any entry: where a total budget's count starts.
+BEGINNING = datetime(1, 1, 1, tzinfo=UTC)
+
+
 def _budget_query(actor: Principal, *, one_project: bool) -> QuerySet[Any]:
     """budget_health's one query, with placeholders for the workspace, the team member (members
     see their projects), the project, the end of ``as_of`` and the start of its month."""
@@ -115,16 +122,23 @@ def _budget_query(actor: Principal, *, one_project: bool) -> QuerySet[Any]:
     # Each project sums its own finished entries up to ``as_of`` in its budget period, in a
     # subquery read by (project, started_at). Summed over all projects' entries joined to them
     # instead, the database aggregated the joined rows (bench/ at 1M entries, measured in turns:
-    # the query 30 → 24 ms, the selector 41 → 34 ms).
-    in_period = Exact(OuterRef("budget_period"), BudgetPeriod.TOTAL) | Q(
-        started_at__gte=Param("period_start", DateTimeField())
+    # the query 30 → 24 ms, the selector 41 → 34 ms). The period's start is one bound of that
+    # read (the beginning of time for a total budget): as "total, or since the month began", it
+    # was a filter over every entry a monthly budget's project ever had (bench/README, eighteenth
+    # round: the query 12.8 → 11.3 ms at 1M entries).
+    period_start = Case(
+        When(Exact(OuterRef("budget_period"), BudgetPeriod.TOTAL), then=Value(BEGINNING)),
+        default=Param("period_start", DateTimeField()),
+        output_field=DateTimeField(),
     )
     active = Q(state=EntryState.ACTIVE)
     per_project = (
         TimeEntry.objects.filter(
-            project=OuterRef("pk"), ended_at__isnull=False, started_at__lt=Param("until", DateTimeField())
+            project=OuterRef("pk"),
+            ended_at__isnull=False,
+            started_at__lt=Param("until", DateTimeField()),
+            started_at__gte=period_start,
         )
-        .filter(in_period)
         .values("project")
         .annotate(
             sums=JSONObject(
