@@ -57,6 +57,21 @@ def test_monthly_budget_counts_the_month_and_forecasts_to_its_end(as_manager, me
     assert health.percent == Decimal("25.0")
 
 
+def test_a_budget_with_no_time_in_its_period_is_untouched(as_manager, member, workspace):
+    monthly = ProjectFactory(workspace=workspace, name="Monthly", budget_hours=Decimal("20"), budget_period="monthly")
+    work(member, monthly, date(2026, 5, 29), 8)  # only last month
+    untouched = ProjectFactory(workspace=workspace, name="Untouched", budget_amount=Decimal("500.00"))
+
+    by_name = {health.project_name: health for health in budget_health(actor=as_manager, as_of=AS_OF)}
+
+    for name, project in (("Monthly", monthly), ("Untouched", untouched)):
+        health = by_name[name]
+        assert health.project_id == project.pk
+        assert (health.used_hours, health.used_amount) == (Decimal("0.00"), Decimal("0.00"))
+        assert (health.percent, health.status, health.pending_review_hours) == (Decimal("0.0"), "ok", Decimal("0.00"))
+    assert by_name["Untouched"].remaining_amount == Decimal("500.00")
+
+
 @pytest.mark.parametrize(
     ("percent", "thresholds", "status"),
     [
