@@ -117,7 +117,7 @@ class OverEveryRow(Func):
 
     Django groups a subquery's aggregate by a column (``values("project")``), or by the row's id
     when nothing is named. Summed per project that way, PostgreSQL sorted the rows into groups
-    first; as one plain aggregate, ``budget_health``'s query took 8.7–9.1 instead of 11.0–12.1 ms
+    first; as one plain aggregate, ``budget_health``'s query took 8.7–9.5 instead of 11.0–12.1 ms
     at one million entries (bench/README, eighteenth round)."""
 
     template = "%(expressions)s"
