@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from tests.conftest import principal_for
 from tests.workspaces.audit_harness import AppServer, AuditWorker, RedisServer, free_port, wait_until
 from timetracker.celery import app
-from workspaces import audit, connection_services
+from workspaces import audit, audit_broker, connection_services
 from workspaces.models import AuditEvent, Channel, Outcome
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +36,7 @@ def redis_server():
 def point_publisher_at(url: str) -> None:
     # Celery reads Django's CELERY_* spelling first; set both.
     app.conf.update(broker_url=url, CELERY_BROKER_URL=url)
-    audit.reset_publisher(resume=True)
+    audit_broker.reset_publisher(resume=True)
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def publisher(settings):
     before = {key: app.conf.get(key) for key in ("broker_url", "CELERY_BROKER_URL")}
     yield point_publisher_at
     app.conf.update(before)
-    audit.reset_publisher(resume=True)
+    audit_broker.reset_publisher(resume=True)
 
 
 @pytest.fixture
@@ -201,7 +201,7 @@ def test_the_request_id_travels_with_the_event_and_the_task(redis_server, publis
         event = audit.event_payload(
             AuditEvent(action="pipeline.trace_task", workspace=workspace, channel=Channel.SYSTEM)
         )
-        with audit._publisher().pool.acquire(block=True, timeout=5) as producer:
+        with audit_broker.publisher().pool.acquire(block=True, timeout=5) as producer:
             retry_audit_event.apply_async((event,), producer=producer)
     finally:
         request_id_var.reset(token)
