@@ -21,12 +21,12 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, ListToolsResult
 from pydantic import AnyHttpUrl
 
+from mcp_gateway.audit_detail import argument_digest
 from mcp_gateway.auth import ConnectionTokenVerifier
 from mcp_gateway.registry import (
     CATALOGUE,
     SCOPE_AUDIT,
     SCOPE_PRINCIPAL,
-    argument_digest,
     as_sdk_tool,
     publish_event,
     visible,

@@ -17,7 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pydantic import BaseModel
 
-from mcp_gateway.registry import CATALOGUE, Call, output_model, redacted_fields
+from mcp_gateway.audit_detail import redacted_fields
+from mcp_gateway.registry import CATALOGUE, Call, output_model
 from mcp_gateway.server import build_server, sdk_tools
 from tests.factories import (
     ClientFactory,
