@@ -288,7 +288,7 @@ def test_every_tool_says_where_its_answers_hold_redacted_fields():
 def test_an_agent_reading_the_audit_trail_is_not_told_its_answer_was_redacted(owner, member, billable_project):
     human_entry(member, billable_project)
     reader = agent(member)
-    ok(call(reader, "list_time_entries", member_id=member.user_id))
+    ok(call(reader, "list_time_entries", member_id=member.pk))
     (listing,) = AuditEvent.objects.filter(connection=connection_of(reader), action="mcp.tool.list_time_entries")
     assert listing.detail["redacted"] == ["cost_amount", "cost_rate"]
 
