@@ -90,7 +90,8 @@ def test_reads_sent_together_go_in_one_round_trip_and_each_gives_its_rows(member
     assert len(logged.captured_queries) == 2  # each read counted as when run on its own
     (lock_trip,) = round_trips_with(trips, "FOR UPDATE")
     assert round_trips_with(trips, '"timesheets_timeentry"') == [lock_trip]
-    assert len(trips) == 2  # psycopg's BEGIN, then both reads
+    assert round_trips_with(trips, "BEGIN") == [lock_trip]  # the transaction's BEGIN with them
+    assert len(trips) == 1
     assert len(apart) == 2  # one each
 
 
@@ -147,8 +148,9 @@ def test_a_day_entrys_lock_slot_week_and_team_go_in_one_round_trip(as_member, me
     assert round_trips_with(trips, '"last_end"') == [lock_trip]
     assert round_trips_with(trips, '"timesheets_timesheet"') == [lock_trip]
     assert round_trips_with(trips, '"workspaces_project_team"') == [lock_trip]
-    # BEGIN; the lock with what the write reads; the entry's INSERT; its audit event with the COMMIT
-    assert len(trips) == 4
+    # BEGIN and the lock with what the write reads; the entry's INSERT; its audit event with the COMMIT
+    assert round_trips_with(trips, "BEGIN") == [lock_trip]
+    assert len(trips) == 3
     assert entry.started_at.hour == 9
 
 
@@ -165,7 +167,7 @@ def test_an_entry_with_times_reads_its_week_and_team_with_the_lock(as_member, me
     assert round_trips_with(trips, '"timesheets_timesheet"') == [lock_trip]
     assert round_trips_with(trips, '"workspaces_project_team"') == [lock_trip]
     assert round_trips_with(trips, '"last_end"') == []  # its times are given
-    assert len(trips) == 4
+    assert len(trips) == 3
     assert (entry.started_at, entry.duration_seconds) == (started, 3600)
 
 
@@ -178,10 +180,11 @@ def test_a_change_locks_the_member_and_the_entry_in_one_round_trip(as_member, me
     (member_lock,) = round_trips_with(trips, 'SELECT "workspaces_membership"')
     (entry_lock,) = round_trips_with(trips, 'SELECT "timesheets_timeentry"')
     assert member_lock == entry_lock  # the entry's lock rides with the member's
-    # BEGIN; both locks (the entry with its project); the week's lock, read once for the old
+    # BEGIN with both locks (the entry with its project); the week's lock, read once for the old
     # and the new time in the same week; the UPDATE; its audit event with the COMMIT. Nothing read
     # lazily: the entry's member, its user and its project come with the locks.
-    assert len(trips) == 5
+    assert round_trips_with(trips, "BEGIN") == [member_lock]
+    assert len(trips) == 4
     assert len(round_trips_with(trips, '"timesheets_timesheet"')) == 1
     assert round_trips_with(trips, 'FROM "workspaces_user"') == []
     assert changed.description == "changed"
@@ -199,14 +202,14 @@ def test_a_timer_starts_and_stops_with_its_reads_in_the_locks_round_trip(as_memb
     # the running timer (none), the week's lock and the project's team, with the member's lock
     assert round_trips_with(starting, 'SELECT "timesheets_timeentry"') == [lock_trip]
     assert round_trips_with(starting, '"workspaces_project_team"') == [lock_trip]
-    # BEGIN; the lock with its reads; the INSERT in a savepoint (the unique running timer's
+    # BEGIN, the lock and its reads; the INSERT in a savepoint (the unique running timer's
     # backstop), its release; the audit event with the COMMIT
-    assert len(starting) == 6
+    assert len(starting) == 5
     (lock_trip,) = round_trips_with(stopping, 'SELECT "workspaces_membership"')
     assert round_trips_with(stopping, 'SELECT "timesheets_timeentry"') == [lock_trip]
     assert round_trips_with(stopping, 'FROM "workspaces_user"') == []
-    # BEGIN; the lock with the timer; its week's lock; the UPDATE; the audit event with the COMMIT
-    assert len(stopping) == 5
+    # BEGIN, the lock and the timer; its week's lock; the UPDATE; the audit event with the COMMIT
+    assert len(stopping) == 4
     assert stopped.pk == timer.pk
     assert stopped.ended_at is not None
 
@@ -263,3 +266,107 @@ def test_where_the_database_cannot_send_them_together_they_run_one_after_another
 
     assert ([m.pk for m in locked], rows) == ([member.pk], [{"id": entry.pk}])
     assert round_trips_with(trips, "FOR UPDATE") != round_trips_with(trips, '"timesheets_timeentry"')
+
+
+def other_connection() -> Any:
+    """A connection of its own to the test database, outside Django's."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    return psycopg.connect(
+        dbname=params["dbname"],
+        user=params.get("user"),
+        host=params.get("host"),
+        port=params.get("port"),
+        autocommit=True,
+    )
+
+
+def locked_elsewhere(member: Membership) -> bool:
+    """Whether another connection finds the member's row locked."""
+    import psycopg
+
+    with other_connection() as other:
+        try:
+            other.execute("SELECT 1 FROM workspaces_membership WHERE id = %s FOR UPDATE NOWAIT", [member.pk])
+        except psycopg.errors.LockNotAvailable:
+            return True
+    return False
+
+
+def test_the_begin_sent_with_the_reads_opens_the_transaction_psycopg_would_have(member):
+    read = compiled.Read(compiled.ModelTemplate, ("test lock", object()), member_row, {"member_id": member.pk})
+    raw: Any = None
+
+    with transaction.atomic():
+        connection.ensure_connection()
+        raw = connection.connection
+        with wire() as trips:
+            compiled.together(read)
+        # in the transaction the BEGIN opened, as psycopg leaves it after its own BEGIN
+        assert (raw.info.transaction_status, raw.autocommit) == (pq.TransactionStatus.INTRANS, False)
+        assert locked_elsewhere(member)  # held until the COMMIT, not released after the reads
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")  # no BEGIN of psycopg's: already in the transaction
+        assert raw.info.transaction_status == pq.TransactionStatus.INTRANS
+
+    assert len(trips) == 1
+    assert round_trips_with(trips, "BEGIN") == round_trips_with(trips, "FOR UPDATE") == [0]
+    assert not locked_elsewhere(member)
+    assert raw.info.transaction_status == pq.TransactionStatus.IDLE
+
+
+def test_a_rollback_after_the_reads_releases_the_lock(member):
+    read = compiled.Read(compiled.ModelTemplate, ("test lock", object()), member_row, {"member_id": member.pk})
+
+    @transaction.atomic
+    def lock_change_fail() -> None:
+        compiled.together(read)
+        Membership.objects.filter(pk=member.pk).update(is_active=False)
+        raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        lock_change_fail()
+
+    assert not locked_elsewhere(member)
+    assert Membership.objects.get(pk=member.pk).is_active  # the update was rolled back
+
+
+def test_with_autocommit_off_the_next_transaction_after_a_commit_begins_as_psycopg_begins_it(member):
+    read = compiled.Read(compiled.ModelTemplate, ("test lock", object()), member_row, {"member_id": member.pk})
+    connection.ensure_connection()
+    raw: Any = connection.connection
+    transaction.set_autocommit(False)
+    try:
+        compiled.together(read)
+        transaction.commit()
+        assert not locked_elsewhere(member)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        # psycopg began the next transaction itself: its autocommit flag is off again
+        assert raw.info.transaction_status == pq.TransactionStatus.INTRANS
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+
+
+def test_a_transaction_with_an_isolation_level_keeps_psycopgs_own_begin(member):
+    from psycopg import IsolationLevel
+
+    read = compiled.Read(compiled.ModelTemplate, ("test lock", object()), member_row, {"member_id": member.pk})
+    connection.ensure_connection()
+    raw: Any = connection.connection
+    raw.isolation_level = IsolationLevel.SERIALIZABLE
+    try:
+        with transaction.atomic():
+            with wire() as trips:
+                compiled.together(read)
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW transaction_isolation")
+                (isolation,) = cursor.fetchone()
+    finally:
+        raw.isolation_level = None
+
+    assert isolation == "serializable"
+    assert len(trips) == 2  # psycopg's BEGIN ISOLATION LEVEL SERIALIZABLE, then the read
+    assert round_trips_with(trips, "BEGIN ISOLATION LEVEL SERIALIZABLE") == [0]

@@ -30,8 +30,8 @@ pipeline mode; sixteenth round).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from time import monotonic
@@ -165,7 +165,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         started = monotonic()
         try:
             with self.wrap_database_errors:
-                with self.connection.pipeline() if capabilities.has_pipeline() else nullcontext():
+                with self._pipeline():
                     for cursor, (sql, params) in zip(cursors, statements, strict=True):
                         cursor.cursor.execute(sql, params)
                 found = [cursor.cursor.fetchall() for cursor in cursors]
@@ -176,6 +176,41 @@ class DatabaseWrapper(base.DatabaseWrapper):
             each = f"{(monotonic() - started) / len(statements):.3f}"
             self.queries_log.extend({"sql": sql, "time": each} for sql, _ in statements)
         return found
+
+    @contextmanager
+    def _pipeline(self) -> Iterator[None]:
+        """libpq's pipeline mode; for a transaction's first statements, with its ``BEGIN``.
+
+        psycopg starts a transaction before its first statement, and in pipeline mode syncs right
+        after the ``BEGIN``: a round trip of its own before every write's lock (a REST POST made
+        five). Here the ``BEGIN`` is queued ahead of the pipeline's statements, in their round
+        trip: psycopg is told it is in autocommit while they are queued, so it adds no ``BEGIN``
+        of its own, and no longer once the pipeline has synced. The connection is then in the
+        transaction the ``BEGIN`` opened, as if psycopg had sent it (``INTRANS``, not in
+        autocommit). psycopg has no option for this, so its ``_autocommit`` flag is set directly;
+        for another ``BEGIN`` than the plain one (an isolation level, read only, deferrable), or
+        a psycopg without that flag, psycopg sends its own."""
+        raw = self.connection
+        if not capabilities.has_pipeline():
+            yield
+            return
+        first = (
+            not self.get_autocommit()
+            and raw.info.transaction_status == pq.TransactionStatus.IDLE
+            and (raw.isolation_level, raw.read_only, raw.deferrable) == (None, None, None)
+            and getattr(raw, "_autocommit", None) is False
+        )
+        if not first:
+            with raw.pipeline():
+                yield
+            return
+        raw._autocommit = True
+        try:
+            with raw.pipeline():
+                raw.wait(raw._exec_command(b"BEGIN"))  # in a pipeline: queued, as psycopg queues its own
+                yield
+        finally:
+            raw._autocommit = False
 
     def _send_with_commit_first(self, execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
         if self.with_commit:
