@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from billing.reports import hours_summary
 from tests.conftest import principal_for
-from tests.factories import TagFactory
+from tests.factories import ProjectFactory, TagFactory
 from tests.mcp_gateway.conftest import human_entry
 from tests.mcp_gateway.helpers import agent, call, connection_of, error_code, ok
 from timesheets.models import EntryState, TimeEntry
@@ -45,6 +45,22 @@ def test_non_billable_time_from_an_agent_is_direct_by_default(member, internal_p
     data = ok(call(agent(member), "log_time", project_id=internal_project.pk, start="09:00", end="09:45"))
     entry = TimeEntry.objects.get(pk=data["entry"]["id"])
     assert (entry.state, entry.billable, entry.duration_seconds) == (EntryState.ACTIVE, False, 2700)
+
+
+def test_log_time_finds_its_project_as_get_project_does(workspace, member, internal_project):
+    """log_time finds its project with the member's lock: what the agent may not see is
+    "not found" as before, and nothing is written."""
+    caller = agent(member)
+    not_on_team = ProjectFactory(workspace=workspace)
+
+    for project_id in (not_on_team.pk, 2**63, 10**9):
+        assert error_code(call(caller, "get_project", project_id=project_id)) == "not_found"
+        assert error_code(call(caller, "log_time", project_id=project_id, duration="1h")) == "not_found"
+    data = ok(call(caller, "log_time", project_id=internal_project.pk, duration="1h"))
+
+    assert data["entry"]["project"] == internal_project.pk
+    assert data["entry"]["project_name"] == internal_project.name
+    assert list(TimeEntry.objects.values_list("project_id", flat=True)) == [internal_project.pk]
 
 
 def test_a_forbid_policy_refuses_with_forbidden_by_policy(workspace, member, billable_project):
