@@ -27,15 +27,7 @@ from timesheets.services import time_entry_create, time_entry_create_for_day, ti
 from timesheets.timer_services import timer_start, timer_stop
 from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
-from workspaces.api_catalog import (
-    ActiveMember,
-    AnyMember,
-    InWorkspace,
-    VisibleProject,
-    VisibleProjectById,
-    list_query,
-    visible_clients,
-)
+from workspaces.api_catalog import ActiveMember, AnyMember, InWorkspace, VisibleProject, list_query, visible_clients
 from workspaces.models import Client, Tag, Task
 from workspaces.policies import Perm
 from workspaces.principals import Principal
@@ -181,7 +173,6 @@ class EntryWriteFields(StrictSerializer):
 class EntryCreateInput(EntryWriteFields):
     """Either ``started_at`` + ``ended_at``, or ``date`` + ``duration_seconds``."""
 
-    project = VisibleProjectById()  # found by the write, with the member's lock
     started_at = OffsetDateTime(required=False, help_text="RFC 3339 with an offset")
     ended_at = OffsetDateTime(required=False, help_text="RFC 3339 with an offset; at most 24 h after the start")
     date = serializers.DateField(

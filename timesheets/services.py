@@ -37,7 +37,6 @@ from workspaces.errors import Conflict, Invalid, Locked, NotFound
 from workspaces.model_update import reject_unknown_fields
 from workspaces.models import Membership, Project, Tag, Task, Workspace
 from workspaces.principals import Principal
-from workspaces.selectors import ProjectById, project_find_read
 
 ENTRY_FIELDS = {"project", "task", "description", "started_at", "ended_at", "billable", "tags"}
 MAX_BULK = 200
@@ -58,7 +57,7 @@ def entry_weeks_recompute(*, workspace: Workspace) -> int:
 def time_entry_create(
     *,
     actor: Principal,
-    project: Project | ProjectById,
+    project: Project,
     started_at: datetime,
     ended_at: datetime,
     member: Membership | None = None,
@@ -74,15 +73,11 @@ def time_entry_create(
     Billable defaults task → project → workspace; the billable and cost rates are resolved now
     (task → project → member → workspace) and kept on the entry. Over MCP the agent policy
     decides: the entry is saved directly, as a draft for the review queue, or refused
-    (``forbidden_by_policy``). The caller's connection, if any, is kept on the entry. A project
-    given by id (:class:`ProjectById`) is read with the member's lock.
+    (``forbidden_by_policy``). The caller's connection, if any, is kept on the entry.
     """
     workspace = actor.workspace
     day = local_date(workspace, check_window(started_at, ended_at)[0])
-    member, (found, *named) = lock_member_then(
-        actor, member, context_read(workspace, project, day), *_project_read(actor, project)
-    )
-    project = _project_found(actor, project, named)
+    member, (found,) = lock_member_then(actor, member, context_read(workspace, project, day))
     policies.ensure_time_write(actor, member)
     return _create_locked(
         actor,
@@ -162,7 +157,7 @@ def _create_locked(
 def time_entry_create_for_day(
     *,
     actor: Principal,
-    project: Project | ProjectById,
+    project: Project,
     day: date,
     duration_seconds: int,
     member: Membership | None = None,
@@ -177,13 +172,9 @@ def time_entry_create_for_day(
     if not 1 <= duration_seconds <= MAX_ENTRY_SECONDS:
         raise Invalid("An entry lasts 1 second to 24 hours.", fields={"duration_seconds": ["1 to 86400."]})
     workspace = actor.workspace
-    member, (found, *named) = lock_member_then(
-        actor,
-        member,
-        context_read(workspace, project, day, slot_seconds=duration_seconds),
-        *_project_read(actor, project),
+    member, (found,) = lock_member_then(
+        actor, member, context_read(workspace, project, day, slot_seconds=duration_seconds)
     )
-    project = _project_found(actor, project, named)
     policies.ensure_time_write(actor, member)
     context = time_context_from(found, workspace=workspace, day=day)
     started_at, ended_at = day_slot(context, workspace=workspace, day=day, seconds=duration_seconds)
@@ -193,33 +184,13 @@ def time_entry_create_for_day(
 
 
 def context_read(
-    workspace: Workspace, project: Project | ProjectById, day: date, *, slot_seconds: int | None = None
+    workspace: Workspace, project: Project, day: date, *, slot_seconds: int | None = None
 ) -> Callable[[int], compiled.Read]:
     """What a new entry's write reads with its member's lock, for the member's id (with
     ``slot_seconds``, for time given only as a day: where it goes)."""
     return lambda member_id: time_context_read(
         workspace=workspace, member_id=member_id, project_id=project.pk, day=day, slot_seconds=slot_seconds
     )
-
-
-def _project_read(actor: Principal, project: Project | ProjectById) -> tuple[Callable[[int], compiled.Read], ...]:
-    """The read of a project given by id, to go with the member's lock; none for a project."""
-    if isinstance(project, Project):
-        return ()
-    read = project_find_read(actor=actor, project_id=project.pk)
-    return (lambda _member_id: read,)
-
-
-def _project_found(actor: Principal, project: Project | ProjectById, found: list[list[Project]]) -> Project:
-    """The project :func:`_project_read` found (or ``project`` itself); its ``missing`` error if none."""
-    if isinstance(project, Project):
-        return project
-    (rows,) = found
-    if not rows:
-        raise project.missing()
-    found_project: Project = rows[0]
-    found_project.workspace = actor.workspace  # found in it: its default billable reads no row
-    return found_project
 
 
 def _locked_entry(actor: Principal, entry: TimeEntry) -> tuple[TimeEntry, Membership]:

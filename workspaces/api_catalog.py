@@ -13,7 +13,6 @@ from django.db import models
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,7 +25,6 @@ from workspaces.policies import Perm
 from workspaces.principals import Principal
 from workspaces.redaction import CLIENT_CONTACT_FIELDS, RedactedSerializerMixin
 from workspaces.selectors import (
-    ProjectById,
     client_get,
     client_list,
     member_find,
@@ -171,20 +169,16 @@ class InWorkspace(serializers.PrimaryKeyRelatedField):
     def to_internal_value(self, data: Any) -> Any:
         if self.find is None:
             return super().to_internal_value(data)
-        pk = self.id_in(data)
+        try:  # as Django reads an id, so that both ways answer alike
+            if isinstance(data, bool):
+                raise TypeError
+            pk = int(data)
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
         found = self.find(self.principal(), pk) if in_id_range(pk) else None
         if found is None:
             self.fail("does_not_exist", pk_value=data)
         return found
-
-    def id_in(self, data: Any) -> int:
-        """``data`` as an id, as Django reads one, so that both ways answer alike."""
-        try:
-            if isinstance(data, bool):
-                raise TypeError
-            return int(data)
-        except (TypeError, ValueError):
-            self.fail("incorrect_type", data_type=type(data).__name__)
 
 
 def visible_clients(principal: Principal) -> QuerySet[Client]:
@@ -204,20 +198,6 @@ class VisibleProject(InWorkspace):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(selector=visible_projects, model=Project, find=find_visible_project, **kwargs)
-
-
-class VisibleProjectById(VisibleProject):
-    """:class:`VisibleProject` for a write that finds the project itself, with its first reads
-    (:class:`ProjectById`: one round trip less). Here the id is only read; a project the caller
-    may not see fails the write with this field's own error, as if it had failed here."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        pk = self.id_in(data)
-        if not in_id_range(pk):
-            self.fail("does_not_exist", pk_value=data)
-        message = ErrorDetail(self.error_messages["does_not_exist"].format(pk_value=data), "does_not_exist")
-        error = {str(self.field_name): [message]}
-        return ProjectById(pk, missing=lambda: serializers.ValidationError(error))
 
 
 def active_members(principal: Principal) -> QuerySet[Membership]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -139,33 +137,13 @@ def project_list(
 def project_find(*, actor: Principal, project_id: int) -> Project | None:
     """The project if the caller may see it (archived too), else ``None``: the lookup behind a
     project id in REST input, compiled once per shape (``timetracker.compiled``)."""
-    read = project_find_read(actor=actor, project_id=project_id)
-    found = compiled.instances(read.key, read.build, read.values)
-    return found[0] if found else None
-
-
-def project_find_read(*, actor: Principal, project_id: int) -> compiled.Read:
-    """:func:`project_find` as a read to send with others (``compiled.together``): the project's
-    row, or none."""
     team_member = project_team_member(actor)
-    return compiled.Read(
-        compiled.ModelTemplate,
+    found = compiled.instances(
         ("project_find", team_member is None),
         lambda: project_list(actor=actor, include_archived=True, params=True).filter(pk=Param("project_id", ID)),
         {"workspace_id": actor.workspace.pk, "team_member_id": team_member, "project_id": project_id},
     )
-
-
-@dataclass(frozen=True)
-class ProjectById:
-    """A project named by its id in a write's input, found by the write with its first reads, as
-    :func:`project_find` finds it: in the round trip of the member's lock, one round trip less
-    than a lookup before the write (``timesheets.services.time_entry_create``). ``missing`` is
-    what the write raises when the caller may not see that project, in the words of the face
-    that took the id."""
-
-    pk: int
-    missing: Callable[[], Exception]
+    return found[0] if found else None
 
 
 def project_get(*, actor: Principal, project_id: object) -> Project:
@@ -180,15 +158,6 @@ def project_get(*, actor: Principal, project_id: object) -> Project:
     if found is None:
         raise NotFound("Project not found.")
     return found
-
-
-def project_by_id(*, actor: Principal, project_id: int) -> ProjectById:
-    """:func:`project_get` for a write that finds the project itself, with its first reads: refused
-    alike, and "not found" alike when the write finds none."""
-    policies.ensure(actor, Perm.PROJECT_VIEW)
-    if not compiled.in_id_range(project_id):
-        raise NotFound("Project not found.")
-    return ProjectById(project_id, missing=lambda: NotFound("Project not found."))
 
 
 def task_list(*, actor: Principal, project: Project | None = None, include_archived: bool = False) -> QuerySet[Task]:

@@ -36,7 +36,7 @@ from workspaces.errors import Invalid
 from workspaces.models import Membership, Tag
 from workspaces.policies import Perm
 from workspaces.principals import Principal
-from workspaces.selectors import client_get, member_get, project_by_id, project_get, tag_list, task_get
+from workspaces.selectors import client_get, member_get, project_get, tag_list, task_get
 
 Entry = model_for(EntryOutput, "TimeEntry")
 Timesheet = model_for(TimesheetOutput)
@@ -231,7 +231,7 @@ def log_time(
     'forbid' policy refuses with forbidden_by_policy. Locked days answer `locked`. Try dry_run first."""
     workspace = caller.workspace
     on = optional_day(date, workspace=workspace, name="date") or today_in(workspace)
-    project = project_by_id(actor=caller, project_id=project_id)  # found with the member's lock
+    project = project_get(actor=caller, project_id=project_id)
     task = task_get(actor=caller, task_id=task_id) if task_id is not None else None
     common: dict[str, Any] = {
         "project": project,

@@ -47,19 +47,16 @@ def test_non_billable_time_from_an_agent_is_direct_by_default(member, internal_p
     assert (entry.state, entry.billable, entry.duration_seconds) == (EntryState.ACTIVE, False, 2700)
 
 
-def test_log_time_finds_its_project_as_get_project_does(workspace, member, internal_project):
-    """log_time finds its project with the member's lock: what the agent may not see is
-    "not found" as before, and nothing is written."""
+def test_log_time_refuses_a_project_the_agent_may_not_see_as_get_project_does(workspace, member, internal_project):
     caller = agent(member)
     not_on_team = ProjectFactory(workspace=workspace)
 
-    for project_id in (not_on_team.pk, 2**63, 10**9):
+    for project_id in (not_on_team.pk, 2**63, 10**9):  # off the team, beyond a bigint, none
         assert error_code(call(caller, "get_project", project_id=project_id)) == "not_found"
         assert error_code(call(caller, "log_time", project_id=project_id, duration="1h")) == "not_found"
     data = ok(call(caller, "log_time", project_id=internal_project.pk, duration="1h"))
 
-    assert data["entry"]["project"] == internal_project.pk
-    assert data["entry"]["project_name"] == internal_project.name
+    assert (data["entry"]["project"], data["entry"]["project_name"]) == (internal_project.pk, internal_project.name)
     assert list(TimeEntry.objects.values_list("project_id", flat=True)) == [internal_project.pk]
 
 

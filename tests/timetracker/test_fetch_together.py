@@ -24,7 +24,6 @@ from timesheets.timer_services import timer_start, timer_stop
 from timetracker import compiled
 from timetracker.compiled import ID, Param
 from workspaces.models import Membership
-from workspaces.selectors import ProjectById
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -170,44 +169,6 @@ def test_an_entry_with_times_reads_its_week_and_team_with_the_lock(as_member, me
     assert round_trips_with(trips, '"last_end"') == []  # its times are given
     assert len(trips) == 3
     assert (entry.started_at, entry.duration_seconds) == (started, 3600)
-
-
-def test_a_project_given_by_id_is_read_with_the_lock(as_member, member, project):
-    TimeEntryFactory(member=member, project=project)
-    started = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
-    by_id = ProjectById(project.pk, missing=lambda: AssertionError("found"))
-
-    with wire() as trips:
-        entry = time_entry_create(
-            actor=as_member, project=by_id, started_at=started, ended_at=started + timedelta(hours=1)
-        )
-    with wire() as for_day:
-        time_entry_create_for_day(actor=as_member, project=by_id, day=started.date(), duration_seconds=600)
-
-    for written in (trips, for_day):
-        (lock_trip,) = round_trips_with(written, "FOR UPDATE")
-        assert round_trips_with(written, '"workspaces_client"') == [lock_trip]  # the project, with its client
-        assert len(written) == 3  # nothing read lazily either: the project's workspace is the caller's
-    assert (entry.project, entry.project.client) == (project, project.client)
-
-
-def test_a_project_by_id_the_caller_may_not_see_fails_the_write_with_its_own_error(as_member, member, workspace):
-    not_on_team = ProjectFactory(workspace=workspace)
-    started = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
-
-    class Missing(Exception):
-        pass
-
-    with pytest.raises(Missing):
-        time_entry_create(
-            actor=as_member,
-            project=ProjectById(not_on_team.pk, missing=Missing),
-            started_at=started,
-            ended_at=started + timedelta(hours=1),
-        )
-
-    assert not TimeEntry.objects.filter(project=not_on_team).exists()
-    assert not locked_elsewhere(member)
 
 
 def test_a_change_locks_the_member_and_the_entry_in_one_round_trip(as_member, member, project):

@@ -5,7 +5,6 @@ import io
 import types
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.http import StreamingHttpResponse
@@ -21,10 +20,7 @@ from tests.factories import (
 )
 from tests.timesheets.api.conftest import BASE
 from tests.timesheets.conftest import MONDAY, berlin
-from timesheets.api import EntryCreateInput
 from timesheets.models import EntrySource, TimeEntry
-from workspaces.api_catalog import VisibleProject
-from workspaces.models import ProjectStatus, Role
 
 URL = BASE + "time-entries"
 
@@ -257,49 +253,6 @@ def test_member_cannot_log_on_a_project_outside_their_team(api_as, member, works
 
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["project"]
-
-
-@pytest.mark.parametrize("role", [Role.MEMBER, Role.MANAGER])
-def test_a_project_id_the_write_finds_itself_answers_as_a_lookup_before_it_did(api_as, workspace, role, monkeypatch):
-    """A POST's project is found with the member's lock (``VisibleProjectById``), one round trip
-    less; every kind of id answers as when the serializer looked it up (``VisibleProject``)."""
-    caller = MembershipFactory(workspace=workspace, role=role)
-    on_team = ProjectFactory(workspace=workspace, team=[caller])
-    archived = ProjectFactory(workspace=workspace, team=[caller], status=ProjectStatus.ARCHIVED)
-    not_on_team = ProjectFactory(workspace=workspace)
-    elsewhere = ProjectFactory(workspace=MembershipFactory().workspace)
-    inputs = [on_team.pk, str(on_team.pk), archived.pk, not_on_team.pk, elsewhere.pk, 0, -1, 2**63, True, "abc"]
-    inputs += [None, [on_team.pk], {"id": on_team.pk}]
-    api = api_as(caller)
-
-    def answers() -> dict[str, Any]:
-        found = {}
-        for value in inputs:
-            response = api.post(URL, {"project": value, "date": "2026-06-01", "duration_seconds": 60}, format="json")
-            body = response.json()
-            found[repr(value)] = (response.status_code, body["project"] if response.status_code == 201 else body)
-        return found
-
-    by_the_write = answers()
-    monkeypatch.setitem(EntryCreateInput._declared_fields, "project", VisibleProject())  # looked up first
-    assert by_the_write == answers()
-    # and they are the answers expected, not merely the same ones
-    assert by_the_write[repr(on_team.pk)] == by_the_write[repr(str(on_team.pk))] == (201, on_team.pk)
-    assert by_the_write[repr(archived.pk)][1]["error"]["fields"] == {"project": ["Archived projects take no new time."]}
-    missing = {"code": "invalid", "message": "The request is invalid."}
-    assert by_the_write[repr(elsewhere.pk)] == (
-        400,
-        {"error": {**missing, "fields": {"project": [f'Invalid pk "{elsewhere.pk}" - object does not exist.']}}},
-    )
-    not_seen = (
-        400,
-        {"error": {**missing, "fields": {"project": [f'Invalid pk "{not_on_team.pk}" - object does not exist.']}}},
-    )
-    assert by_the_write[repr(not_on_team.pk)] == (not_seen if role == Role.MEMBER else (201, not_on_team.pk))
-    assert by_the_write[repr(True)][1]["error"]["fields"] == {
-        "project": ["Incorrect type. Expected pk value, received bool."]
-    }
-    assert TimeEntry.objects.filter(project__in=[archived, elsewhere]).count() == 0
 
 
 def test_manager_logs_for_a_member(api_as, manager, member, project):
