@@ -143,7 +143,11 @@ def project_find(*, actor: Principal, project_id: int) -> Project | None:
         lambda: project_list(actor=actor, include_archived=True, params=True).filter(pk=Param("project_id", ID)),
         {"workspace_id": actor.workspace.pk, "team_member_id": team_member, "project_id": project_id},
     )
-    return found[0] if found else None
+    if not found:
+        return None
+    project: Project = found[0]
+    project.workspace = actor.workspace  # found in it: the workspace's defaults read no row of their own
+    return project
 
 
 def project_get(*, actor: Principal, project_id: object) -> Project:

@@ -7,7 +7,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.http import StreamingHttpResponse
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import (
@@ -206,6 +208,26 @@ def test_create_with_start_and_end(api_as, member, project, workspace):
     assert body["connection"] == entry.connection_id
     assert body["tags"] == [{"id": tag.pk, "name": tag.name}]
     assert response["ETag"]
+
+
+@pytest.mark.parametrize("workspace_default", [True, False])
+def test_a_project_without_a_billable_default_takes_the_workspaces_without_reading_it(
+    api_as, member, project, workspace, workspace_default
+):
+    workspace.default_billable = workspace_default
+    workspace.save(update_fields=["default_billable"])
+    assert project.billable_by_default is None
+    api = api_as(member)
+    body = {"project": project.pk, "date": "2026-06-01", "duration_seconds": 60}
+    api.post(URL, body, format="json")  # warm: the key's first use reads more
+
+    with CaptureQueriesContext(connection) as logged:
+        response = api.post(URL, body, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["billable"] is workspace_default
+    # the project is found in the caller's workspace: it is not read again, under the member's lock
+    assert [q["sql"] for q in logged.captured_queries if 'FROM "workspaces_workspace"' in q["sql"]] == []
 
 
 def test_create_with_date_and_duration_stacks_after_the_days_entries(api_as, member, project):
