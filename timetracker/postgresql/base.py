@@ -189,7 +189,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         transaction the ``BEGIN`` opened, as if psycopg had sent it (``INTRANS``, not in
         autocommit). psycopg has no option for this, so its ``_autocommit`` flag is set directly;
         for another ``BEGIN`` than the plain one (an isolation level, read only, deferrable), or
-        a psycopg without that flag, psycopg sends its own."""
+        a psycopg without that flag or ``_exec_command``, psycopg sends its own."""
         raw = self.connection
         if not capabilities.has_pipeline():
             yield
@@ -199,6 +199,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             and raw.info.transaction_status == pq.TransactionStatus.IDLE
             and (raw.isolation_level, raw.read_only, raw.deferrable) == (None, None, None)
             and getattr(raw, "_autocommit", None) is False
+            and hasattr(raw, "_exec_command")
         )
         if not first:
             with raw.pipeline():
