@@ -305,7 +305,7 @@ class TimerStartView(WorkspaceAPIView):
         data = TimerStartInput(data=request.data, context={"principal": self.principal})
         data.is_valid(raise_exception=True)
         entry = timer_start(actor=self.principal, **data.validated_data)
-        return self.single(entry_reloaded(self, entry), status=201)
+        return self.single(present_created(self.principal, entry, data.validated_data.get("tags", ())), status=201)
 
 
 class TimerStopView(WorkspaceAPIView):

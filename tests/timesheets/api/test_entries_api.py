@@ -383,3 +383,23 @@ def test_manager_reads_a_members_timer(api_as, manager, member, project):
     body = api_as(manager).get(BASE + "timer", {"member": member.pk}).json()
 
     assert body["entry"]["id"] == running.pk
+
+
+@pytest.mark.parametrize("with_task", [False, True])
+def test_a_started_timer_answers_as_it_reads_back_without_reading_it_back(api_as, member, project, with_task):
+    api = api_as(member)
+    body = {"project": project.pk, "description": "Focus", "billable": True}
+    if with_task:
+        body["task"] = TaskFactory(project=project).pk
+    api.get(BASE + "timer")  # warm: the key's first use reads more
+
+    with CaptureQueriesContext(connection) as logged:
+        started = api.post(BASE + "timer/start", body, format="json")
+    statements = [q["sql"] for q in logged.captured_queries]  # before another request clears the log
+
+    assert started.status_code == 201
+    assert started.json() == api.get(BASE + "timer").json()["entry"]  # as every later read shows it
+    inserted = [number for number, sql in enumerate(statements) if sql.startswith('INSERT INTO "timesheets_timeentry"')]
+    assert len(inserted) == 1
+    # nothing of the entry is read after its INSERT: it answers from the instance
+    assert [sql for sql in statements[inserted[0] :] if sql.startswith("SELECT")] == []
