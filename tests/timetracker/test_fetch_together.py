@@ -18,6 +18,7 @@ from psycopg import pq
 from billing.unbilled import unbilled
 from tests.billing.test_invoices import JUNE, WEEK, approve, work
 from tests.factories import ClientFactory, ProjectFactory, TimeEntryFactory
+from tests.timetracker.test_postgresql_backend import fresh_connection
 from timesheets.models import TimeEntry
 from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_update
 from timesheets.timer_services import timer_start, timer_stop
@@ -268,25 +269,12 @@ def test_where_the_database_cannot_send_them_together_they_run_one_after_another
     assert round_trips_with(trips, "FOR UPDATE") != round_trips_with(trips, '"timesheets_timeentry"')
 
 
-def other_connection() -> Any:
-    """A connection of its own to the test database, outside Django's."""
-    import psycopg
-
-    params = connection.get_connection_params()
-    return psycopg.connect(
-        dbname=params["dbname"],
-        user=params.get("user"),
-        host=params.get("host"),
-        port=params.get("port"),
-        autocommit=True,
-    )
-
-
 def locked_elsewhere(member: Membership) -> bool:
     """Whether another connection finds the member's row locked."""
     import psycopg
 
-    with other_connection() as other:
+    with fresh_connection() as other:
+        other.autocommit = True
         try:
             other.execute("SELECT 1 FROM workspaces_membership WHERE id = %s FOR UPDATE NOWAIT", [member.pk])
         except psycopg.errors.LockNotAvailable:

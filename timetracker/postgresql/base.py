@@ -187,9 +187,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
         trip: psycopg is told it is in autocommit while they are queued, so it adds no ``BEGIN``
         of its own, and no longer once the pipeline has synced. The connection is then in the
         transaction the ``BEGIN`` opened, as if psycopg had sent it (``INTRANS``, not in
-        autocommit). psycopg has no option for this, so its ``_autocommit`` flag is set directly;
-        for another ``BEGIN`` than the plain one (an isolation level, read only, deferrable), or
-        a psycopg without that flag or ``_exec_command``, psycopg sends its own."""
+        autocommit). psycopg has no option for this, so its ``_autocommit`` flag is set and its
+        ``_exec_command`` (which queues a command in a pipeline) called directly. For another
+        ``BEGIN`` than the plain one (an isolation level, read only, deferrable), or a psycopg
+        without that flag or ``_exec_command``, psycopg sends its own."""
         raw = self.connection
         if not capabilities.has_pipeline():
             yield
