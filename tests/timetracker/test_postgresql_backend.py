@@ -2,9 +2,11 @@
 the pool's health check skipped for a connection handed out in the last half second, and
 statements sent with their transaction's COMMIT."""
 
+import tempfile
 import time
 import uuid
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,9 +15,11 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Sum
 from django.test.utils import CaptureQueriesContext
+from psycopg import pq
 
 from tests.factories import ClientFactory, TimeEntryFactory, WorkspaceFactory
 from timesheets.models import TimeEntry
+from timetracker.postgresql import base as base_module
 from timetracker.postgresql.base import (
     C_LOADER_AVAILABLE,
     RECENT_USE_SECONDS,
@@ -34,6 +38,39 @@ def read(sql: str) -> tuple[Any, ...]:
         row = cursor.fetchone()
     assert row is not None
     return tuple(row)
+
+
+@contextmanager
+def wire() -> Iterator[list[list[str]]]:
+    """The messages Django's connection exchanges meanwhile, one list per round trip: each ends
+    with the server's ``ReadyForQuery``. Nothing is prepared meanwhile, so every statement's
+    text is on the wire."""
+    connection.ensure_connection()
+    raw: Any = connection.connection
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None
+    trips: list[list[str]] = []
+    with tempfile.TemporaryFile(mode="w+") as trace:
+        raw.pgconn.trace(trace.fileno())
+        raw.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            yield trips
+        finally:
+            raw.pgconn.untrace()
+            raw.prepare_threshold = threshold
+            trace.seek(0)
+            trip: list[str] = []
+            for line in trace.read().splitlines():
+                trip.append(line)
+                if line.startswith("B\t") and "\tReadyForQuery" in line:
+                    trips.append(trip)
+                    trip = []
+
+
+def round_trips_with(trips: list[list[str]], text: str) -> list[int]:
+    """Which round trips sent a statement containing ``text``."""
+    return [
+        number for number, trip in enumerate(trips) if any(line.startswith("F\t") and text in line for line in trip)
+    ]
 
 
 @pytest.mark.django_db
@@ -235,21 +272,18 @@ def record(workspace: Any, action: str = "client.create") -> AuditEvent:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_audit_event_is_sent_with_its_transactions_commit_in_one_message(sent):
+def test_an_audit_event_is_sent_with_its_transactions_commit_in_one_round_trip():
     workspace = WorkspaceFactory()
-    sent.clear()
-    with CaptureQueriesContext(connection) as logged, transaction.atomic():
+    with CaptureQueriesContext(connection) as logged, wire() as trips, transaction.atomic():
         client = ClientFactory(workspace=workspace, name="Initech")
         event = record(workspace)
-        sent_before_commit = list(sent)
-        assert not stored(event.pk)
+        assert not stored(event.pk)  # it waits for the COMMIT
 
-    assert sent_before_commit[-1][1].startswith('INSERT INTO "workspaces_client"')  # the event waits
-    kind, message = sent[-1]
-    assert kind == "message"
-    assert message.startswith('INSERT INTO "workspaces_auditevent"')
-    assert message.endswith(";\nCOMMIT")
-    assert ("commit", "COMMIT") not in sent
+    assert round_trips_with(trips, "BEGIN") == [0]  # psycopg's, before the client's INSERT
+    assert round_trips_with(trips, 'INSERT INTO "workspaces_client"') == [1]
+    assert round_trips_with(trips, 'INSERT INTO "workspaces_auditevent"') == [2]
+    assert round_trips_with(trips, "COMMIT") == [2]
+    assert len(trips) == 3
     assert stored(event.pk)
     assert Client.objects.filter(pk=client.pk).exists()
     # Counted as two statements, as when the insert ran on its own.
@@ -258,6 +292,54 @@ def test_an_audit_event_is_sent_with_its_transactions_commit_in_one_message(sent
         "COMMIT",
     ]
     assert ours().with_commit == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_of_statements_sent_with_the_commit_only_is_one_round_trip_with_its_begin():
+    workspace = WorkspaceFactory()
+    with wire() as trips, transaction.atomic():
+        event = record(workspace)
+
+    assert len(trips) == 1
+    assert round_trips_with(trips, "BEGIN") == round_trips_with(trips, "COMMIT") == [0]
+    assert stored(event.pk)
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert connection.connection.autocommit  # Django's again, out of atomic()
+    with transaction.atomic():  # and the next transaction begins and commits as ever
+        ClientFactory(workspace=workspace, name="Initech")
+        again = record(workspace)
+    assert stored(again.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_sent_with_the_commit_is_prepared_once_it_recurs_as_on_its_own():
+    workspace = WorkspaceFactory()
+    events = []
+    for _ in range(4):
+        with transaction.atomic():
+            events.append(record(workspace))
+
+    assert all(stored(event.pk) for event in events)
+    assert sum('INSERT INTO "workspaces_auditevent"' in statement for statement in prepared_statements()) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_pipeline_mode_it_goes_in_one_simple_protocol_message_with_the_commit(sent, monkeypatch):
+    monkeypatch.setattr(base_module.capabilities, "has_pipeline", lambda: False)
+    workspace = WorkspaceFactory()
+    sent.clear()
+    with wire() as trips, transaction.atomic():
+        event = record(workspace)
+
+    kind, message = sent[-1]
+    assert kind == "message"
+    assert message.startswith('INSERT INTO "workspaces_auditevent"')
+    assert message.endswith(";\nCOMMIT")
+    assert ("commit", "COMMIT") not in sent
+    assert round_trips_with(trips, "BEGIN") == [0]
+    assert round_trips_with(trips, '"workspaces_auditevent"') == [1]  # its text runs on to the COMMIT
+    assert len(trips) == 2
+    assert stored(event.pk)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -229,14 +229,25 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return
         if self.queries_logged:  # each statement counts, as when run on its own
             self.queries_log.extend({"sql": statement, "time": "0.000"} for statement, _ in waiting)
-        # One simple-protocol message with client-side values: the only way libpq sends several
-        # statements in one round trip without pipeline mode (whose entry and exit cost a round
-        # trip each). A failure skips the rest, COMMIT included, and raises here; atomic() then
-        # rolls back.
-        sql = ";\n".join([*(statement for statement, _ in waiting), "COMMIT"])
-        values = [value for _, params in waiting for value in params]
-        with debug_transaction(self, "COMMIT"), self.wrap_database_errors, ClientCursor(self.connection) as cursor:
-            cursor.execute(sql, values)
+        raw = self.connection
+        with debug_transaction(self, "COMMIT"), self.wrap_database_errors:
+            if capabilities.has_pipeline() and hasattr(raw, "_exec_command"):
+                # libpq's pipeline mode: each statement as its cursor sends it on its own
+                # (prepared once it recurs, values bound by the server), the COMMIT queued
+                # behind them as psycopg queues its own, one sync for all; in a transaction that
+                # sent nothing yet, its BEGIN goes first (_pipeline). A failure skips the rest,
+                # COMMIT included, and raises here; atomic() then rolls back.
+                with self._pipeline(), raw.cursor() as cursor:
+                    for statement, params in waiting:
+                        cursor.execute(statement, params)
+                    raw.wait(raw._exec_command(b"COMMIT"))
+                return
+            # Without pipeline mode: one simple-protocol message with client-side values, the
+            # only way libpq sends several statements in one round trip otherwise.
+            sql = ";\n".join([*(statement for statement, _ in waiting), "COMMIT"])
+            values = [value for _, params in waiting for value in params]
+            with ClientCursor(raw) as cursor:
+                cursor.execute(sql, values)
 
     def _rollback(self) -> None:
         self.with_commit = []
