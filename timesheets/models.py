@@ -39,6 +39,10 @@ def workspace_week(workspace: Workspace, moment: datetime) -> date:
 
 
 class TimeEntry(CompiledInsert, models.Model):
+    # A new entry whose id was drawn with its member's lock (member_time.TimeContext) is inserted
+    # with the transaction's COMMIT: nothing is read back from its INSERT.
+    insert_with_commit = True
+
     # No index of their own: the workspace leads the composite indexes below and the project leads
     # the covering one, and every insert maintains each index (bench/README, fifteenth round).
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="time_entries", db_index=False)

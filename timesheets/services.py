@@ -77,7 +77,7 @@ def time_entry_create(
     """
     workspace = actor.workspace
     day = local_date(workspace, check_window(started_at, ended_at)[0])
-    member, (found,) = lock_member_then(actor, member, context_read(workspace, project, day))
+    member, (found,) = lock_member_then(actor, member, context_read(workspace, project, day, entry_id=True))
     policies.ensure_time_write(actor, member)
     return _create_locked(
         actor,
@@ -125,6 +125,7 @@ def _create_locked(
     ensure_no_overlap(workspace, member, started_at, ended_at_checked)
     rates = rates_resolve(member=member, project=project, task=task)
     entry = TimeEntry.objects.create(
+        id=known.entry_id if known is not None else None,  # drawn: the INSERT goes with the COMMIT
         workspace=workspace,
         member=member,
         project=project,
@@ -173,7 +174,7 @@ def time_entry_create_for_day(
         raise Invalid("An entry lasts 1 second to 24 hours.", fields={"duration_seconds": ["1 to 86400."]})
     workspace = actor.workspace
     member, (found,) = lock_member_then(
-        actor, member, context_read(workspace, project, day, slot_seconds=duration_seconds)
+        actor, member, context_read(workspace, project, day, slot_seconds=duration_seconds, entry_id=True)
     )
     policies.ensure_time_write(actor, member)
     context = time_context_from(found, workspace=workspace, day=day)
@@ -184,12 +185,18 @@ def time_entry_create_for_day(
 
 
 def context_read(
-    workspace: Workspace, project: Project, day: date, *, slot_seconds: int | None = None
+    workspace: Workspace, project: Project, day: date, *, slot_seconds: int | None = None, entry_id: bool = False
 ) -> Callable[[int], compiled.Read]:
     """What a new entry's write reads with its member's lock, for the member's id (with
-    ``slot_seconds``, for time given only as a day: where it goes)."""
+    ``slot_seconds``, for time given only as a day: where it goes; with ``entry_id``, the new
+    entry's id)."""
     return lambda member_id: time_context_read(
-        workspace=workspace, member_id=member_id, project_id=project.pk, day=day, slot_seconds=slot_seconds
+        workspace=workspace,
+        member_id=member_id,
+        project_id=project.pk,
+        day=day,
+        slot_seconds=slot_seconds,
+        entry_id=entry_id,
     )
 
 

@@ -66,6 +66,22 @@ class Param(Expression):
         return f"Param({self.name!r})"
 
 
+class NextId(Expression):
+    """The next id of ``model``'s id sequence, drawn where the query runs, on PostgreSQL; NULL
+    elsewhere, where the row's INSERT draws it. A row whose id is known before its INSERT needs
+    nothing back from it (:class:`CompiledInsert`)."""
+
+    def __init__(self, model: type[Model]) -> None:
+        super().__init__(output_field=BigIntegerField())
+        self.table, self.column = model._meta.db_table, model._meta.pk.column
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        return "NULL", []
+
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        return "nextval(pg_get_serial_sequence(%s, %s))", [self.table, self.column]
+
+
 def converters_of(expressions: Sequence[Any], connection: BaseDatabaseWrapper) -> list[tuple[int, list[Any], Any]]:
     """(column index, converters, expression) for each column Django converts after reading it, as
     its compiler finds them (``SQLCompiler.get_converters``)."""
@@ -214,8 +230,9 @@ class CompiledInsert:
     default, ``F()``) compiles to SQL of its own and goes Django's way, as does a backend that
     cannot return the inserted columns. ``COMPILED_QUERIES_CHECK`` compares the SQL every time.
 
-    ``insert_with_commit``: in a transaction, a row nothing reads back (no returned columns) is
-    sent with the ``COMMIT`` on PostgreSQL (``DatabaseWrapper.execute_with_commit``).
+    ``insert_with_commit``: in a transaction, a row of which nothing need be read back is sent
+    with the ``COMMIT`` on PostgreSQL (``DatabaseWrapper.execute_with_commit``): a row that
+    returns nothing, or only its id given with it or generated columns (``_known_or_generated``).
     """
 
     insert_with_commit: ClassVar[bool] = False
@@ -235,6 +252,15 @@ class CompiledInsert:
         custom = any(hasattr(field, "get_placeholder") for field in fields)
         if not (plain and not custom and connection.features.can_return_columns_from_insert):
             return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
+        with_commit = getattr(connection, "execute_with_commit", None)
+        by_commit = (
+            self.insert_with_commit
+            and with_commit is not None
+            and connection.in_atomic_block
+            and all(_known_or_generated(field, fields) for field in returning_fields)
+        )
+        if by_commit:
+            returning_fields = []
         key = (
             "insert",
             obj._meta.label,
@@ -249,8 +275,8 @@ class CompiledInsert:
         params = [
             field.get_db_prep_save(value, connection=connection) for field, value in zip(fields, values, strict=True)
         ]
-        with_commit = getattr(connection, "execute_with_commit", None)
-        if self.insert_with_commit and not returning_fields and connection.in_atomic_block and with_commit:
+        if by_commit:
+            assert with_commit is not None
             with_commit(template.sql, params)
             return []
         with connection.cursor() as cursor:
@@ -262,6 +288,13 @@ class CompiledInsert:
             for convert in convs:
                 row[index] = convert(row[index], column, connection)
         return [tuple(row)]
+
+
+def _known_or_generated(field: Field[Any, Any], inserted: Sequence[Field[Any, Any]]) -> bool:
+    """Whether a column an INSERT would return can go unread: the id, when the INSERT gives it
+    (drawn beforehand, :class:`NextId`), or a generated column, which Django then reads from the
+    database when it is first used, as it reads a deferred field (by then the row is sent)."""
+    return field.generated or (field.primary_key and field in inserted)
 
 
 _templates: dict[Hashable, Template | InsertTemplate] = {}

@@ -7,16 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, Model, QuerySet, Sum, Value
 from django.db.models.functions import JSONObject, TruncDate, Upper
 from django.db.models.signals import post_save
 from django.db.transaction import TransactionManagementError
+from django.db.utils import ConnectionHandler
 
 from billing.reports import hours_summary, utilization
 from billing.selectors import budget_health
 from tests.conftest import principal_for
 from tests.factories import MembershipFactory, ProjectFactory, WorkspaceFactory, finished_entry
+from tests.timetracker.test_postgresql_backend import fresh_connection, ours
 from timesheets.models import TimeEntry
 from timetracker import compiled
 from timetracker.compiled import ID, Param, StaleTemplate, values_rows
@@ -278,6 +280,110 @@ def test_a_compiled_insert_stores_and_returns_what_djangos_does(monkeypatch):
     assert compiled_entry._state.db == "default"
     assert compiled_entry.created_at is not None
     assert TimeEntry.objects.get(pk=compiled_entry.pk).created_at == compiled_entry.created_at
+
+
+def drawn_id() -> int:
+    """A time entry's id drawn from its sequence, as a write draws it with its member's lock."""
+    (row,) = Membership.objects.order_by().values(next_id=compiled.NextId(TimeEntry))[:1]
+    return int(row["next_id"])
+
+
+def entry_fields(member: Membership, project: Project, **changes: Any) -> dict[str, Any]:
+    fields = {
+        "workspace": member.workspace,
+        "member": member,
+        "project": project,
+        "started_at": datetime(2026, 3, 2, 9, tzinfo=UTC),
+        "ended_at": datetime(2026, 3, 2, 9, 45, tzinfo=UTC),
+        "duration_seconds": 2700,
+        "billable": True,
+        "billable_rate": Decimal("120.50"),
+        "created_by": member.user,
+    }
+    return fields | changes
+
+
+def committed_elsewhere(entry_id: int) -> bool:
+    with fresh_connection() as other:
+        return other.execute("SELECT 1 FROM timesheets_timeentry WHERE id = %s", [entry_id]).fetchone() is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_whose_id_was_drawn_is_inserted_with_the_commit_and_its_generated_column_read_on_use(
+    django_assert_num_queries,
+):
+    member = MembershipFactory()
+    project = ProjectFactory(workspace=member.workspace)
+    entry_id = drawn_id()
+    with transaction.atomic():
+        entry = TimeEntry.objects.create(id=entry_id, **entry_fields(member, project))
+        waiting = [sql for sql, _ in ours().with_commit]
+        assert not committed_elsewhere(entry_id)
+
+    assert [sql[:34] for sql in waiting] == ['INSERT INTO "timesheets_timeentry"']
+    assert "RETURNING" not in waiting[0]
+    assert entry.pk == entry_id
+    assert committed_elsewhere(entry_id)
+    assert "billable_cent_seconds" not in entry.__dict__  # not returned: read when first used
+    with django_assert_num_queries(1):
+        assert entry.billable_cent_seconds == 12050 * 2700
+    assert entry._state.adding is False
+    django_entry = TimeEntry.objects.create(**entry_fields(member, project))  # Django's, outside atomic()
+    assert entry_columns(entry) == entry_columns(django_entry)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_whose_id_was_drawn_is_sent_before_a_later_statement_of_its_transaction():
+    member = MembershipFactory()
+    project = ProjectFactory(workspace=member.workspace)
+    with transaction.atomic():
+        entry = TimeEntry.objects.create(id=drawn_id(), **entry_fields(member, project))
+        assert TimeEntry.objects.filter(pk=entry.pk).exists()  # the transaction sees its own write
+        assert entry.billable_cent_seconds == 12050 * 2700
+        assert ours().with_commit == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_whose_insert_fails_at_the_commit_fails_its_transaction():
+    member = MembershipFactory()
+    project = ProjectFactory(workspace=member.workspace)
+    entry_id = drawn_id()
+
+    def write_then_commit() -> None:
+        with transaction.atomic():
+            # A negative duration breaks a CHECK, known only when the INSERT runs: with the COMMIT.
+            TimeEntry.objects.create(id=entry_id, **entry_fields(member, project, duration_seconds=-1))
+            audit.record(action="test.failed", actor=principal_for(member))
+
+    with pytest.raises(IntegrityError, match="time_entry_duration_1s_to_24h"):
+        write_then_commit()
+    assert not TimeEntry.objects.filter(pk=entry_id).exists()
+    assert not AuditEvent.objects.filter(action="test.failed").exists()
+    assert ours().with_commit == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_without_an_id_returns_its_id_and_generated_column_at_once_in_a_transaction_too():
+    member = MembershipFactory()
+    project = ProjectFactory(workspace=member.workspace)
+    with transaction.atomic():
+        entry = TimeEntry.objects.create(**entry_fields(member, project))
+        assert ours().with_commit == []
+        assert entry.pk is not None
+        assert entry.__dict__["billable_cent_seconds"] == 12050 * 2700
+
+
+def test_next_id_is_drawn_on_postgresql_and_left_to_the_insert_elsewhere():
+    MembershipFactory()  # a row to draw it with
+    queryset = Membership.objects.order_by().values(next_id=compiled.NextId(TimeEntry))
+    lite = ConnectionHandler({"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}})["default"]
+    on_postgresql = str(queryset.query)
+    on_sqlite, _params = queryset.query.get_compiler(connection=lite).as_sql()
+
+    assert "nextval(pg_get_serial_sequence(timesheets_timeentry, id))" in on_postgresql
+    assert 'NULL AS "next_id"' in on_sqlite
+    first, second = drawn_id(), drawn_id()
+    assert second > first
 
 
 def test_an_insert_compiles_once_per_set_of_columns_and_binds_each_rows_values(settings, monkeypatch):

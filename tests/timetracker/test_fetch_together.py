@@ -4,9 +4,6 @@ wire, from libpq's trace of the connection: one ``ReadyForQuery`` answers each."
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,7 +15,7 @@ from psycopg import pq
 from billing.unbilled import unbilled
 from tests.billing.test_invoices import JUNE, WEEK, approve, work
 from tests.factories import ClientFactory, ProjectFactory, TimeEntryFactory
-from tests.timetracker.test_postgresql_backend import fresh_connection
+from tests.timetracker.test_postgresql_backend import fresh_connection, round_trips_with, wire
 from timesheets.models import TimeEntry
 from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_update
 from timesheets.timer_services import timer_start, timer_stop
@@ -27,39 +24,6 @@ from timetracker.compiled import ID, Param
 from workspaces.models import Membership
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@contextmanager
-def wire() -> Iterator[list[list[str]]]:
-    """The messages Django's connection exchanges meanwhile, one list per round trip: each ends
-    with the server's ``ReadyForQuery``. Nothing is prepared meanwhile, so every statement's
-    text is on the wire."""
-    connection.ensure_connection()
-    raw: Any = connection.connection
-    threshold, raw.prepare_threshold = raw.prepare_threshold, None
-    trips: list[list[str]] = []
-    with tempfile.TemporaryFile(mode="w+") as trace:
-        raw.pgconn.trace(trace.fileno())
-        raw.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            yield trips
-        finally:
-            raw.pgconn.untrace()
-            raw.prepare_threshold = threshold
-            trace.seek(0)
-            trip: list[str] = []
-            for line in trace.read().splitlines():
-                trip.append(line)
-                if line.startswith("B\t") and "\tReadyForQuery" in line:
-                    trips.append(trip)
-                    trip = []
-
-
-def round_trips_with(trips: list[list[str]], text: str) -> list[int]:
-    """Which round trips sent a statement containing ``text``."""
-    return [
-        number for number, trip in enumerate(trips) if any(line.startswith("F\t") and text in line for line in trip)
-    ]
 
 
 def member_row() -> Any:
@@ -149,10 +113,15 @@ def test_a_day_entrys_lock_slot_week_and_team_go_in_one_round_trip(as_member, me
     assert round_trips_with(trips, '"last_end"') == [lock_trip]
     assert round_trips_with(trips, '"timesheets_timesheet"') == [lock_trip]
     assert round_trips_with(trips, '"workspaces_project_team"') == [lock_trip]
-    # BEGIN and the lock with what the write reads; the entry's INSERT; its audit event with the COMMIT
-    assert round_trips_with(trips, "BEGIN") == [lock_trip]
-    assert len(trips) == 3
+    # BEGIN and the lock with what the write reads, the entry's id drawn; then the entry's INSERT
+    # and its audit event with the COMMIT
+    assert round_trips_with(trips, "BEGIN") == round_trips_with(trips, "nextval(") == [lock_trip]
+    assert round_trips_with(trips, 'INSERT INTO "timesheets_timeentry"') == [lock_trip + 1]
+    assert round_trips_with(trips, 'INSERT INTO "workspaces_auditevent"') == [lock_trip + 1]
+    assert round_trips_with(trips, "COMMIT") == [lock_trip + 1]
+    assert len(trips) == 2
     assert entry.started_at.hour == 9
+    assert TimeEntry.objects.get(pk=entry.pk).started_at == entry.started_at
 
 
 def test_an_entry_with_times_reads_its_week_and_team_with_the_lock(as_member, member, project):
@@ -168,8 +137,12 @@ def test_an_entry_with_times_reads_its_week_and_team_with_the_lock(as_member, me
     assert round_trips_with(trips, '"timesheets_timesheet"') == [lock_trip]
     assert round_trips_with(trips, '"workspaces_project_team"') == [lock_trip]
     assert round_trips_with(trips, '"last_end"') == []  # its times are given
-    assert len(trips) == 3
+    assert round_trips_with(trips, "nextval(") == [lock_trip]
+    assert round_trips_with(trips, 'INSERT INTO "timesheets_timeentry"') == round_trips_with(trips, "COMMIT")
+    assert len(trips) == 2
     assert (entry.started_at, entry.duration_seconds) == (started, 3600)
+    stored = TimeEntry.objects.get(pk=entry.pk)
+    assert (stored.started_at, stored.duration_seconds, stored.member_id) == (started, 3600, member.pk)
 
 
 def test_a_change_locks_the_member_and_the_entry_in_one_round_trip(as_member, member, project):
