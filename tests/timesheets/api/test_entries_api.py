@@ -5,6 +5,7 @@ import io
 import types
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -383,6 +384,29 @@ def test_manager_reads_a_members_timer(api_as, manager, member, project):
     body = api_as(manager).get(BASE + "timer", {"member": member.pk}).json()
 
     assert body["entry"]["id"] == running.pk
+
+
+@pytest.mark.parametrize("times", ["clock", "day"])
+def test_a_new_entry_answers_as_it_reads_back_without_reading_it_back(api_as, member, project, times):
+    api = api_as(member)
+    body: dict[str, Any] = {"project": project.pk, "description": "Design", "billable": True}
+    if times == "clock":
+        body |= {"started_at": "2026-06-01T09:00:00Z", "ended_at": "2026-06-01T10:30:00Z"}
+    else:
+        body |= {"date": "2026-06-02", "duration_seconds": 5400}
+    api.get(BASE + "timer")  # warm: the key's first use reads more
+
+    with CaptureQueriesContext(connection) as logged:
+        created = api.post(BASE + "time-entries", body, format="json")
+    statements = [q["sql"] for q in logged.captured_queries]  # before another request clears the log
+
+    assert created.status_code == 201
+    assert created.json() == api.get(BASE + f"time-entries/{created.json()['id']}").json()
+    assert created.json()["duration_seconds"] == 5400
+    inserted = [number for number, sql in enumerate(statements) if sql.startswith('INSERT INTO "timesheets_timeentry"')]
+    assert len(inserted) == 1
+    # nothing of the entry is read after its INSERT (its generated money column neither)
+    assert [sql for sql in statements[inserted[0] :] if sql.startswith("SELECT")] == []
 
 
 @pytest.mark.parametrize("with_task", [False, True])
