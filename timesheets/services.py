@@ -79,13 +79,13 @@ def time_entry_create(
     day = local_date(workspace, check_window(started_at, ended_at)[0])
     member, (found,) = lock_member_then(actor, member, context_read(workspace, project, day, entry_id=True))
     policies.ensure_time_write(actor, member)
-    return _create_locked(
+    entry = entry_insert_locked(
         actor,
         member,
+        known=time_context_from(found, workspace=workspace, day=day),
         project=project,
         started_at=started_at,
         ended_at=ended_at,
-        known=time_context_from(found, workspace=workspace, day=day),
         task=task,
         description=description,
         billable=billable,
@@ -93,39 +93,59 @@ def time_entry_create(
         state=state,
         source=source,
     )
+    return _created(actor, member, entry)
 
 
-def _create_locked(
+def _created(actor: Principal, member: Membership, entry: TimeEntry) -> TimeEntry:
+    """A new finished entry, with its audit event."""
+    audit.record(
+        action="time_entry.create",
+        actor=actor,
+        target=entry,
+        detail={
+            "member_id": member.pk,
+            "seconds": entry.duration_seconds,
+            "billable": entry.billable,
+            "state": entry.state,
+        },
+    )
+    return entry
+
+
+def entry_insert_locked(
     actor: Principal,
     member: Membership,
     *,
+    known: TimeContext,
     project: Project,
     started_at: datetime,
-    ended_at: datetime,
+    ended_at: datetime | None,
     task: Task | None = None,
     description: str = "",
     billable: bool | None = None,
     tags: Iterable[Tag] = (),
     state: str = EntryState.ACTIVE,
     source: str | None = None,
-    known: TimeContext | None = None,
 ) -> TimeEntry:
-    """:func:`time_entry_create` for a member this transaction has locked and may write for
-    (``known``: what was read with that lock about the entry's week and project)."""
+    """A new entry (a running timer's without ``ended_at``) of a member this transaction has
+    locked and may write for, after the checks every new entry passes (``known``: what was read
+    with that lock about its week and project, and its id). Billable defaults task → project →
+    workspace; the rates are resolved now and kept on the entry; the agent policy may hold it
+    back as a draft. The caller records its audit event."""
     workspace = member.workspace
     started_at, ended_at_checked, seconds = check_window(started_at, ended_at)
-    check_project(actor, member, project, on_team=known.on_team if known is not None else None)
+    check_project(actor, member, project, on_team=known.on_team)
     check_task(project, task)
     tag_list = check_tags(actor, tags)
     is_billable = billable if billable is not None else billable_default(project=project, task=task)
     reason = ensure_agent_may_write(actor, billable=is_billable)
     if reason is not None:
         state = EntryState.DRAFT
-    ensure_unlocked(workspace, member, started_at, known=known.week if known is not None else None)
+    ensure_unlocked(workspace, member, started_at, known=known.week)
     ensure_no_overlap(workspace, member, started_at, ended_at_checked)
     rates = rates_resolve(member=member, project=project, task=task)
     entry = TimeEntry.objects.create(
-        id=known.entry_id if known is not None else None,  # drawn: the INSERT goes with the COMMIT
+        id=known.entry_id,  # drawn with the lock: the INSERT goes with the COMMIT
         workspace=workspace,
         member=member,
         project=project,
@@ -143,14 +163,8 @@ def _create_locked(
         cost_rate=rates.cost_rate,
         created_by=actor.user,
     )
-    if tag_list:
+    if tag_list:  # a new entry has none to compare with
         entry.tags.set(tag_list)
-    audit.record(
-        action="time_entry.create",
-        actor=actor,
-        target=entry,
-        detail={"member_id": member.pk, "seconds": seconds, "billable": entry.billable, "state": entry.state},
-    )
     return entry
 
 
@@ -179,9 +193,10 @@ def time_entry_create_for_day(
     policies.ensure_time_write(actor, member)
     context = time_context_from(found, workspace=workspace, day=day)
     started_at, ended_at = day_slot(context, workspace=workspace, day=day, seconds=duration_seconds)
-    return _create_locked(
-        actor, member, project=project, started_at=started_at, ended_at=ended_at, known=context, **kwargs
+    entry = entry_insert_locked(
+        actor, member, known=context, project=project, started_at=started_at, ended_at=ended_at, **kwargs
     )
+    return _created(actor, member, entry)
 
 
 def context_read(

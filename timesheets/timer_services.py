@@ -5,35 +5,33 @@ the partial unique constraint on running entries is the last word.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import ParamSpec
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from billing.selectors import billable_default, rates_resolve
-from timesheets.agent_policy import ensure_agent_may_change, ensure_agent_may_write
+from timesheets.agent_policy import ensure_agent_may_change
 from timesheets.entry_rules import (
-    check_project,
-    check_tags,
-    check_task,
     check_window,
-    ensure_no_overlap,
     ensure_unlocked,
-    entry_source,
     lock_member_then,
     whole_seconds,
 )
 from timesheets.member_time import time_context_from
-from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry
+from timesheets.models import MAX_ENTRY_SECONDS, TimeEntry
 from timesheets.selectors import local_date
-from timesheets.services import context_read
+from timesheets.services import context_read, entry_insert_locked
 from timetracker import compiled
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Invalid
 from workspaces.models import Membership, Project, Tag, Task
 from workspaces.principals import Principal
+
+P = ParamSpec("P")
 
 
 def _stop(actor: Principal, entry: TimeEntry, ended_at: datetime) -> TimeEntry:
@@ -50,6 +48,33 @@ def _stop(actor: Principal, entry: TimeEntry, ended_at: datetime) -> TimeEntry:
     return entry
 
 
+RUNNING_TIMER_CONSTRAINT = "time_entry_one_running_timer_per_member"
+
+
+def _a_second_running_timer_conflicts(start: Callable[P, TimeEntry]) -> Callable[P, TimeEntry]:
+    """The partial unique constraint on running entries is the backstop should the member's lock
+    ever be bypassed: its violation is a ``conflict``, as a running timer found under the lock is.
+
+    It is caught around the whole transaction, not around the INSERT, because the INSERT goes
+    with the ``COMMIT``: the violation is raised by the commit, after ``atomic()`` rolled back
+    (or, in an outer transaction, by the savepoint's release, which is then rolled back). On
+    PostgreSQL it is told apart by the constraint's name; a database that does not name it
+    (SQLite, ``make run``) has any integrity error of the start count as it."""
+
+    @functools.wraps(start)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> TimeEntry:
+        try:
+            return start(*args, **kwargs)
+        except IntegrityError as exc:
+            violated = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+            if violated not in (None, RUNNING_TIMER_CONSTRAINT):
+                raise
+            raise Conflict("A timer is already running.") from None
+
+    return guarded
+
+
+@_a_second_running_timer_conflicts
 @transaction.atomic
 def timer_start(
     *,
@@ -68,12 +93,14 @@ def timer_start(
 
     A running timer is a ``conflict`` unless ``stop_running`` asks to stop it first. Over MCP the
     agent policy decides, as for :func:`time_entry_create`: a held-back timer runs as a draft.
+    The entry's id is drawn with the member's lock, so its INSERT goes with the ``COMMIT``, as a
+    new entry's does (``services.time_entry_create``).
     """
     now = timezone.now().replace(microsecond=0)
     started_at, _, _ = check_window(started_at or now, None)
     day = local_date(actor.workspace, started_at)
     member, (timers, found) = lock_member_then(
-        actor, member, _running_timer_read(actor), context_read(actor.workspace, project, day)
+        actor, member, _running_timer_read(actor), context_read(actor.workspace, project, day, entry_id=True)
     )
     policies.ensure_time_write(actor, member)
     workspace = member.workspace
@@ -90,37 +117,19 @@ def timer_start(
         stopped = _stop(actor, running, max(started_at, running.started_at + timedelta(seconds=1)))
         # The new timer starts where the stopped one ended, so the two never overlap.
         started_at = max(started_at, stopped.ended_at or started_at)
-    check_project(actor, member, project, on_team=known.on_team)
-    check_task(project, task)
-    tag_list = check_tags(actor, tags)
-    is_billable = billable if billable is not None else billable_default(project=project, task=task)
-    reason = ensure_agent_may_write(actor, billable=is_billable)
-    ensure_unlocked(workspace, member, started_at, known=known.week)
-    ensure_no_overlap(workspace, member, started_at, None)
-    rates = rates_resolve(member=member, project=project, task=task)
-    try:
-        with transaction.atomic():
-            entry = TimeEntry.objects.create(
-                workspace=workspace,
-                member=member,
-                project=project,
-                task=task,
-                description=description.strip(),
-                started_at=started_at,
-                billable=is_billable,
-                state=EntryState.DRAFT if reason is not None else EntryState.ACTIVE,
-                draft_reason=reason or "",
-                source=entry_source(actor, source),
-                connection=actor.connection,
-                billable_rate=rates.billable_rate,
-                cost_rate=rates.cost_rate,
-                created_by=actor.user,
-            )
-    except IntegrityError:
-        # The partial unique constraint is the backstop should the row lock ever be bypassed.
-        raise Conflict("A timer is already running.") from None
-    if tag_list:  # a new entry has none to compare with
-        entry.tags.set(tag_list)
+    entry = entry_insert_locked(
+        actor,
+        member,
+        known=known,
+        project=project,
+        started_at=started_at,
+        ended_at=None,
+        task=task,
+        description=description,
+        billable=billable,
+        tags=tags,
+        source=source,
+    )
     audit.record(action="timer.start", actor=actor, target=entry, detail={"member_id": member.pk})
     return entry
 

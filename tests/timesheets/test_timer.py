@@ -5,13 +5,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tests.conftest import principal_for
 from tests.factories import MembershipFactory, ProjectFactory, TimesheetFactory
 from timesheets import timer_services
-from timesheets.models import TimeEntry, TimesheetStatus
+from timesheets.models import TimeEntry, Timesheet, TimesheetStatus
 from timesheets.selectors import week_start_for
 from workspaces.errors import Conflict, Forbidden, Invalid, Locked
 from workspaces.models import AuditEvent, Role
@@ -163,3 +163,54 @@ def test_concurrent_starts_that_stop_the_running_one_still_leave_exactly_one(rac
     assert entries.count() == RACERS
     assert entries.filter(ended_at__isnull=True).count() == 1
     assert AuditEvent.objects.filter(action="timer.stop").count() == RACERS - 1
+
+
+# --- the unique running timer, the backstop should the member's lock be bypassed ---------------
+
+
+@pytest.fixture
+def lock_bypassed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The running timer read under the member's lock is not seen, as if the lock were bypassed."""
+    monkeypatch.setattr(timer_services, "_with_member", lambda timers, member: None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_running_timer_is_refused_by_the_constraint_as_a_conflict(racer, lock_bypassed):
+    actor, project = racer
+    first = timer_services.timer_start(actor=actor, project=project)  # nothing runs yet
+
+    with pytest.raises(Conflict, match="already running"):
+        timer_services.timer_start(actor=actor, project=project)
+
+    assert list(TimeEntry.objects.filter(member=actor.membership).values_list("pk", flat=True)) == [first.pk]
+    assert AuditEvent.objects.filter(action="timer.start").count() == 1  # the refused one's rolled back
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_an_outer_transaction_the_refused_start_is_undone_and_the_outer_one_goes_on(racer, lock_bypassed):
+    actor, project = racer
+    timer_services.timer_start(actor=actor, project=project)
+
+    with transaction.atomic():
+        with pytest.raises(Conflict, match="already running"):
+            timer_services.timer_start(actor=actor, project=project)
+        assert TimeEntry.objects.filter(member=actor.membership).count() == 1  # the transaction works on
+        TimesheetFactory(member=actor.membership)
+
+    assert TimeEntry.objects.filter(member=actor.membership).count() == 1
+    assert Timesheet.objects.filter(member=actor.membership).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_integrity_error_is_not_taken_for_a_running_timer(racer):
+    actor, _project = racer
+    week = TimesheetFactory(member=actor.membership)
+
+    @timer_services._a_second_running_timer_conflicts
+    @transaction.atomic
+    def duplicate_week() -> TimeEntry:
+        Timesheet.objects.create(workspace=week.workspace, member=week.member, week_start=week.week_start)
+        raise AssertionError("unreachable")
+
+    with pytest.raises(IntegrityError, match="timesheet_unique_member_week"):
+        duplicate_week()

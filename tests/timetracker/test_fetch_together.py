@@ -176,9 +176,13 @@ def test_a_timer_starts_and_stops_with_its_reads_in_the_locks_round_trip(as_memb
     # the running timer (none), the week's lock and the project's team, with the member's lock
     assert round_trips_with(starting, 'SELECT "timesheets_timeentry"') == [lock_trip]
     assert round_trips_with(starting, '"workspaces_project_team"') == [lock_trip]
-    # BEGIN, the lock and its reads; the INSERT in a savepoint (the unique running timer's
-    # backstop), its release; the audit event with the COMMIT
-    assert len(starting) == 5
+    # BEGIN, the lock and its reads with the entry's id drawn; the INSERT and its audit event
+    # with the COMMIT
+    assert round_trips_with(starting, "nextval(") == [lock_trip]
+    assert round_trips_with(starting, 'INSERT INTO "timesheets_timeentry"') == [lock_trip + 1]
+    assert round_trips_with(starting, "COMMIT") == [lock_trip + 1]
+    assert round_trips_with(starting, "SAVEPOINT") == []
+    assert len(starting) == 2
     (lock_trip,) = round_trips_with(stopping, 'SELECT "workspaces_membership"')
     assert round_trips_with(stopping, 'SELECT "timesheets_timeentry"') == [lock_trip]
     assert round_trips_with(stopping, 'FROM "workspaces_user"') == []
