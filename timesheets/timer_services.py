@@ -8,10 +8,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from timesheets.agent_policy import ensure_agent_may_change
@@ -22,8 +22,8 @@ from timesheets.entry_rules import (
     whole_seconds,
 )
 from timesheets.member_time import time_context_from
-from timesheets.models import MAX_ENTRY_SECONDS, TimeEntry
-from timesheets.selectors import local_date
+from timesheets.models import MAX_ENTRY_SECONDS, TimeEntry, Timesheet
+from timesheets.selectors import LOCKING_STATUSES, WeekLock, local_date
 from timesheets.services import context_read, entry_insert_locked
 from timetracker import compiled
 from workspaces import audit, policies
@@ -34,9 +34,10 @@ from workspaces.principals import Principal
 P = ParamSpec("P")
 
 
-def _stop(actor: Principal, entry: TimeEntry, ended_at: datetime) -> TimeEntry:
+def _stop(actor: Principal, entry: TimeEntry, ended_at: datetime, week: WeekLock) -> TimeEntry:
+    """Stop the running ``entry`` (``week``: its week's lock, read with the member's lock)."""
     ensure_agent_may_change(actor, entry)
-    ensure_unlocked(entry.workspace, entry.member, entry.started_at)
+    ensure_unlocked(entry.workspace, entry.member, entry.started_at, known=week)
     ended_at = whole_seconds(ended_at, "ended_at")
     # A timer stopped within its first second still records one second: nothing is lost.
     ended_at = max(ended_at, entry.started_at + timedelta(seconds=1))
@@ -99,8 +100,12 @@ def timer_start(
     now = timezone.now().replace(microsecond=0)
     started_at, _, _ = check_window(started_at or now, None)
     day = local_date(actor.workspace, started_at)
-    member, (timers, found) = lock_member_then(
-        actor, member, _running_timer_read(actor), context_read(actor.workspace, project, day, entry_id=True)
+    member, (timers, weeks, found) = lock_member_then(
+        actor,
+        member,
+        _running_timer_read(actor),
+        _running_week_read(actor),
+        context_read(actor.workspace, project, day, entry_id=True),
     )
     policies.ensure_time_write(actor, member)
     workspace = member.workspace
@@ -114,7 +119,8 @@ def timer_start(
                 f"A timer is already running (since {running.started_at:%Y-%m-%d %H:%M} UTC on {running.project}). "
                 "Stop it first, or ask to stop it."
             )
-        stopped = _stop(actor, running, max(started_at, running.started_at + timedelta(seconds=1)))
+        ended_at = max(started_at, running.started_at + timedelta(seconds=1))
+        stopped = _stop(actor, running, ended_at, _week_of(running, weeks))
         # The new timer starts where the stopped one ended, so the two never overlap.
         started_at = max(started_at, stopped.ended_at or started_at)
     entry = entry_insert_locked(
@@ -137,7 +143,7 @@ def timer_start(
 @transaction.atomic
 def timer_stop(*, actor: Principal, member: Membership | None = None, ended_at: datetime | None = None) -> TimeEntry:
     """Stop the running timer now (or at ``ended_at``). A timer past 24 h needs an explicit end."""
-    member, (timers,) = lock_member_then(actor, member, _running_timer_read(actor))
+    member, (timers, weeks) = lock_member_then(actor, member, _running_timer_read(actor), _running_week_read(actor))
     policies.ensure_time_write(actor, member)
     running = _with_member(timers, member)
     if running is None:
@@ -148,33 +154,57 @@ def timer_stop(*, actor: Principal, member: Membership | None = None, ended_at: 
             "This timer has run for more than 24 hours; say when the work ended.",
             fields={"ended_at": ["Give an end at most 24 h after the start."]},
         )
-    return _stop(actor, running, ended_at)
+    return _stop(actor, running, ended_at, _week_of(running, weeks))
 
 
 def _running_timer_read(actor: Principal) -> Callable[[int], compiled.Read]:
     """The member's running timer, locked (its row only) and read with its project, for the
     member's id: sent with the member's lock."""
+    return _member_read(actor, compiled.ModelTemplate, "running_timer", _running_timer_to_lock)
+
+
+def _running_week_read(actor: Principal) -> Callable[[int], compiled.Read]:
+    """The lock of the running timer's week (its stored ``week_start``), for the member's id:
+    sent with the member's lock, after the timer's own read, so that stopping it reads nothing
+    more before its UPDATE. No row: no timer runs, or its week is open."""
+    return _member_read(actor, compiled.Template, "running_timer_week", _running_timer_week)
+
+
+def _member_read(
+    actor: Principal, kind: type[compiled.Template], name: str, build: Callable[[], QuerySet[Any]]
+) -> Callable[[int], compiled.Read]:
     workspace_id = actor.workspace.pk
-    return lambda member_id: compiled.Read(
-        compiled.ModelTemplate,
-        ("running_timer",),
-        _running_timer_to_lock,
-        {"member_id": member_id, "workspace_id": workspace_id},
-    )
+    return lambda member_id: compiled.Read(kind, (name,), build, {"member_id": member_id, "workspace_id": workspace_id})
+
+
+def _running_timer() -> QuerySet[TimeEntry]:
+    # At most one row (the partial unique constraint on running timers): unordered.
+    return TimeEntry.objects.filter(
+        member_id=compiled.Param("member_id", compiled.ID),
+        workspace_id=compiled.Param("workspace_id", compiled.ID),
+        ended_at__isnull=True,
+    ).order_by()
 
 
 def _running_timer_to_lock() -> QuerySet[TimeEntry]:
-    # At most one row (the partial unique constraint on running timers): unordered.
+    return _running_timer().select_for_update(of=("self",)).select_related("project")
+
+
+def _running_timer_week() -> QuerySet[Any]:
     return (
-        TimeEntry.objects.select_for_update(of=("self",))
-        .select_related("project")
-        .filter(
+        Timesheet.objects.filter(
             member_id=compiled.Param("member_id", compiled.ID),
-            workspace_id=compiled.Param("workspace_id", compiled.ID),
-            ended_at__isnull=True,
+            week_start=Subquery(_running_timer().values("week_start")[:1]),
+            status__in=LOCKING_STATUSES,
         )
         .order_by()
+        .values("week_start", "status")[:1]
     )
+
+
+def _week_of(running: TimeEntry, weeks: list[dict[str, Any]]) -> WeekLock:
+    """The running timer's week's lock, from :func:`_running_week_read`'s rows."""
+    return WeekLock(running.week_start, weeks[0]["status"] if weeks else None)
 
 
 def _with_member(found: list[TimeEntry], member: Membership) -> TimeEntry | None:

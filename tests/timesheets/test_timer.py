@@ -98,6 +98,31 @@ def test_a_timer_cannot_start_in_a_locked_week(as_member, project, workspace):
         timer_services.timer_start(actor=as_member, project=project)
 
 
+@pytest.mark.parametrize("status", [TimesheetStatus.SUBMITTED, TimesheetStatus.APPROVED])
+def test_a_timer_in_a_week_locked_meanwhile_cannot_stop_nor_be_stopped_by_a_new_start(as_member, project, status):
+    started = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    timer = timer_services.timer_start(actor=as_member, project=project, started_at=started)
+    # Locked while it runs (as an admin's import could): a week's submission refuses a running timer.
+    TimesheetFactory(member=as_member.membership, week_start=timer.week_start, status=status)
+
+    with pytest.raises(Locked, match=f"is {status}"):
+        timer_services.timer_stop(actor=as_member)
+    with pytest.raises(Locked, match=f"is {status}"):
+        timer_services.timer_start(actor=as_member, project=project, stop_running=True)
+    assert TimeEntry.objects.get(pk=timer.pk).ended_at is None
+
+
+def test_a_timer_in_an_open_week_stops_though_another_week_of_the_member_is_locked(as_member, project, workspace):
+    timer = timer_services.timer_start(actor=as_member, project=project)
+    TimesheetFactory(
+        member=as_member.membership, week_start=timer.week_start - timedelta(days=7), status=TimesheetStatus.APPROVED
+    )
+    other = MembershipFactory(workspace=workspace)
+    TimesheetFactory(member=other, week_start=timer.week_start, status=TimesheetStatus.SUBMITTED)
+
+    assert timer_services.timer_stop(actor=as_member).ended_at is not None
+
+
 def test_members_run_only_their_own_timer_managers_anyones(as_member, as_manager, project, other_member):
     with pytest.raises(Forbidden):
         timer_services.timer_start(actor=as_member, project=project, member=other_member)
