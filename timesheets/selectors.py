@@ -99,12 +99,21 @@ def entry_lock_reason(
     return None
 
 
-def locking_timesheet() -> QuerySet[Any]:
+def locking_timesheet(week: Any = None) -> QuerySet[Any]:
     """The member's submitted or approved timesheet of the week (a member has one per week), a
-    compiled read's queryset (``member_id`` and ``week`` are its parameters)."""
+    compiled read's queryset (``member_id`` and ``week`` are its parameters). ``week``: instead
+    of the parameter, an expression for the week's first day (an entry's stored ``week_start``,
+    read by a subquery in the same statement)."""
+    if week is None:
+        week = Param("week", DateField())
     return Timesheet.objects.filter(
-        member_id=Param("member_id", ID), week_start=Param("week", DateField()), status__in=LOCKING_STATUSES
+        member_id=Param("member_id", ID), week_start=week, status__in=LOCKING_STATUSES
     ).values("status")[:1]
+
+
+def week_lock(week_start: date, found: list[dict[str, Any]]) -> WeekLock:
+    """The lock of the week of ``week_start``, from the rows a read of :func:`locking_timesheet` found."""
+    return WeekLock(week_start, found[0]["status"] if found else None)
 
 
 def entry_lock_reasons(*, workspace: Workspace, entries: Sequence[TimeEntry]) -> dict[int, str]:

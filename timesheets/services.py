@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ from timesheets.entry_rules import (
 )
 from timesheets.member_time import TimeContext, day_slot, time_context_from, time_context_read
 from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry, week_start_for
-from timesheets.selectors import WeekLock, WeekStart, local_date
+from timesheets.selectors import WeekLock, WeekStart, local_date, locking_timesheet, week_lock
 from timetracker import compiled
 from workspaces import audit, policies
 from workspaces.errors import Conflict, Invalid, Locked, NotFound
@@ -215,20 +215,34 @@ def context_read(
     )
 
 
-def _locked_entry(actor: Principal, entry: TimeEntry) -> tuple[TimeEntry, Membership]:
-    """The entry's member locked, then the entry itself, read afresh: both in one round trip."""
+def _locked_entry(actor: Principal, entry: TimeEntry) -> tuple[TimeEntry, Membership, WeekLock]:
+    """The entry's member locked, then the entry itself, read afresh, and the lock of its week
+    (its stored ``week_start``): all in one round trip."""
     if entry.workspace_id != actor.workspace.pk:
         raise NotFound("Time entry not found.")
     values = {"entry_id": entry.pk, "workspace_id": actor.workspace.pk}
-    member, (found,) = lock_member_then(
-        actor, entry.member, lambda _: compiled.Read(compiled.ModelTemplate, ("lock_entry",), _entry_to_lock, values)
+    member, (found, weeks) = lock_member_then(
+        actor,
+        entry.member,
+        lambda _: compiled.Read(compiled.ModelTemplate, ("lock_entry",), _entry_to_lock, values),
+        lambda member_id: compiled.Read(
+            compiled.Template, ("entry_week",), _entry_week, {**values, "member_id": member_id}
+        ),
     )
     policies.ensure_time_write(actor, member)
     if not found or found[0].member_id != member.pk:
         raise NotFound("Time entry not found.")
     locked: TimeEntry = found[0]
     locked.member = member  # as locked, with its user and workspace: no query of its own later
-    return locked, member
+    return locked, member, week_lock(locked.week_start, weeks)
+
+
+def _entry_week() -> QuerySet[Any]:
+    """The lock of the entry's stored week, for :func:`_locked_entry`."""
+    of_entry = TimeEntry.objects.filter(
+        pk=compiled.Param("entry_id", compiled.ID), workspace_id=compiled.Param("workspace_id", compiled.ID)
+    ).order_by()
+    return locking_timesheet(Subquery(of_entry.values("week_start")[:1]))
 
 
 def _entry_to_lock() -> QuerySet[TimeEntry]:
@@ -251,10 +265,10 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
     result: time it may not write directly goes (back) to the review queue as a draft.
     """
     reject_unknown_fields(data, ENTRY_FIELDS)
-    entry, member = _locked_entry(actor, entry)
+    entry, member, week = _locked_entry(actor, entry)
     workspace = member.workspace
     ensure_agent_may_change(actor, entry)
-    ensure_unlocked(workspace, member, entry.started_at, entry)
+    ensure_unlocked(workspace, member, entry.started_at, entry, known=week)
     # That passed: the old time's week is open, as read under the member's lock (which a week's
     # submission takes too), so new time in the same week needs no read of its own.
     open_week = WeekLock(week_start_for(workspace, local_date(workspace, entry.started_at)), None)
@@ -311,9 +325,9 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
 @transaction.atomic
 def time_entry_delete(*, actor: Principal, entry: TimeEntry) -> None:
     """Delete an unlocked entry (a running timer too); over MCP within the agent policy."""
-    entry, member = _locked_entry(actor, entry)
+    entry, member, week = _locked_entry(actor, entry)
     ensure_agent_may_delete(actor, entry)
-    ensure_unlocked(member.workspace, member, entry.started_at, entry)
+    ensure_unlocked(member.workspace, member, entry.started_at, entry, known=week)
     audit.record(
         action="time_entry.delete",
         actor=actor,

@@ -22,8 +22,8 @@ from timesheets.entry_rules import (
     whole_seconds,
 )
 from timesheets.member_time import time_context_from
-from timesheets.models import MAX_ENTRY_SECONDS, TimeEntry, Timesheet
-from timesheets.selectors import LOCKING_STATUSES, WeekLock, local_date
+from timesheets.models import MAX_ENTRY_SECONDS, TimeEntry
+from timesheets.selectors import WeekLock, local_date, locking_timesheet, week_lock
 from timesheets.services import context_read, entry_insert_locked
 from timetracker import compiled
 from workspaces import audit, policies
@@ -120,7 +120,7 @@ def timer_start(
                 "Stop it first, or ask to stop it."
             )
         ended_at = max(started_at, running.started_at + timedelta(seconds=1))
-        stopped = _stop(actor, running, ended_at, _week_of(running, weeks))
+        stopped = _stop(actor, running, ended_at, week_lock(running.week_start, weeks))
         # The new timer starts where the stopped one ended, so the two never overlap.
         started_at = max(started_at, stopped.ended_at or started_at)
     entry = entry_insert_locked(
@@ -154,7 +154,7 @@ def timer_stop(*, actor: Principal, member: Membership | None = None, ended_at: 
             "This timer has run for more than 24 hours; say when the work ended.",
             fields={"ended_at": ["Give an end at most 24 h after the start."]},
         )
-    return _stop(actor, running, ended_at, _week_of(running, weeks))
+    return _stop(actor, running, ended_at, week_lock(running.week_start, weeks))
 
 
 def _running_timer_read(actor: Principal) -> Callable[[int], compiled.Read]:
@@ -191,20 +191,7 @@ def _running_timer_to_lock() -> QuerySet[TimeEntry]:
 
 
 def _running_timer_week() -> QuerySet[Any]:
-    return (
-        Timesheet.objects.filter(
-            member_id=compiled.Param("member_id", compiled.ID),
-            week_start=Subquery(_running_timer().values("week_start")[:1]),
-            status__in=LOCKING_STATUSES,
-        )
-        .order_by()
-        .values("week_start", "status")[:1]
-    )
-
-
-def _week_of(running: TimeEntry, weeks: list[dict[str, Any]]) -> WeekLock:
-    """The running timer's week's lock, from :func:`_running_week_read`'s rows."""
-    return WeekLock(running.week_start, weeks[0]["status"] if weeks else None)
+    return locking_timesheet(Subquery(_running_timer().values("week_start")[:1]))
 
 
 def _with_member(found: list[TimeEntry], member: Membership) -> TimeEntry | None:

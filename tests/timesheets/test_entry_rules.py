@@ -181,6 +181,19 @@ def test_time_in_a_submitted_or_approved_week_is_locked(as_member, project, stat
     assert TimeEntry.objects.count() == 1
 
 
+def test_another_members_week_or_another_week_locked_leaves_an_entry_free(as_member, project, workspace):
+    entry = log(as_member, project, berlin(MONDAY, 9), berlin(MONDAY, 10))
+    TimesheetFactory(member=MembershipFactory(workspace=workspace), week_start=MONDAY, status=TimesheetStatus.SUBMITTED)
+    TimesheetFactory(
+        member=as_member.membership, week_start=MONDAY - timedelta(days=7), status=TimesheetStatus.APPROVED
+    )
+
+    changed = services.time_entry_update(actor=as_member, entry=entry, data={"description": "changed"})
+    assert TimeEntry.objects.get(pk=entry.pk).description == changed.description == "changed"
+    services.time_entry_delete(actor=as_member, entry=entry)
+    assert not TimeEntry.objects.filter(pk=entry.pk).exists()
+
+
 def for_day(actor, project, day, seconds):
     return services.time_entry_create_for_day(actor=actor, project=project, day=day, duration_seconds=seconds)
 

@@ -17,7 +17,7 @@ from tests.billing.test_invoices import JUNE, WEEK, approve, work
 from tests.factories import ClientFactory, ProjectFactory, TimeEntryFactory
 from tests.timetracker.test_postgresql_backend import fresh_connection, round_trips_with, wire
 from timesheets.models import TimeEntry
-from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_update
+from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_delete, time_entry_update
 from timesheets.timer_services import timer_start, timer_stop
 from timetracker import compiled
 from timetracker.compiled import ID, Param
@@ -154,14 +154,25 @@ def test_a_change_locks_the_member_and_the_entry_in_one_round_trip(as_member, me
     (member_lock,) = round_trips_with(trips, 'SELECT "workspaces_membership"')
     (entry_lock,) = round_trips_with(trips, 'SELECT "timesheets_timeentry"')
     assert member_lock == entry_lock  # the entry's lock rides with the member's
-    # BEGIN with both locks (the entry with its project); the week's lock, read once for the old
-    # and the new time in the same week; the UPDATE; its audit event with the COMMIT. Nothing read
-    # lazily: the entry's member, its user and its project come with the locks.
+    # BEGIN with both locks (the entry with its project) and its week's lock, read once for the
+    # old and the new time in the same week; the UPDATE; its audit event with the COMMIT. Nothing
+    # read lazily: the entry's member, its user and its project come with the locks.
     assert round_trips_with(trips, "BEGIN") == [member_lock]
-    assert len(trips) == 4
-    assert len(round_trips_with(trips, '"timesheets_timesheet"')) == 1
+    assert round_trips_with(trips, '"timesheets_timesheet"') == [member_lock]
+    assert len(trips) == 3
     assert round_trips_with(trips, 'FROM "workspaces_user"') == []
     assert changed.description == "changed"
+
+
+def test_a_delete_reads_its_entrys_week_with_the_locks(as_member, member, project):
+    entry = TimeEntryFactory(member=member, project=project)
+
+    with wire() as trips:
+        time_entry_delete(actor=as_member, entry=entry)
+
+    (member_lock,) = round_trips_with(trips, 'SELECT "workspaces_membership"')
+    assert round_trips_with(trips, '"timesheets_timesheet"') == [member_lock]
+    assert not TimeEntry.objects.filter(pk=entry.pk).exists()
 
 
 def test_a_timer_starts_and_stops_with_its_reads_in_the_locks_round_trip(as_member, member, project):
