@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Cast, Round
 from django.utils.timezone import now
 
-from timetracker.compiled import CompiledInsert
+from timetracker.compiled import CompiledInsert, LockedUpdate
 from workspaces.models import Connection, Membership, Project, Tag, Task, Workspace
 
 # The longest a single entry may last; the services and a CHECK constraint both hold it.
@@ -38,7 +38,7 @@ def workspace_week(workspace: Workspace, moment: datetime) -> date:
     return week_start_for(workspace, moment.astimezone(workspace.tzinfo).date())
 
 
-class TimeEntry(CompiledInsert, models.Model):
+class TimeEntry(CompiledInsert, LockedUpdate, models.Model):
     # A new entry whose id was drawn with its member's lock (member_time.TimeContext) is inserted
     # with the transaction's COMMIT: nothing is read back from its INSERT.
     insert_with_commit = True

@@ -64,7 +64,7 @@ def _accept(actor: Principal, entry: TimeEntry, *, bulk: bool = False) -> TimeEn
     reason = entry.draft_reason
     entry.state, entry.draft_reason = EntryState.ACTIVE, ""
     entry.updated_at = timezone.now()
-    entry.save(update_fields=["state", "draft_reason", "updated_at"])
+    entry.save_locked(update_fields=["state", "draft_reason", "updated_at"])
     audit.record(
         action="time_entry.draft_accept",
         actor=actor,

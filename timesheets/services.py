@@ -314,7 +314,7 @@ def time_entry_update(*, actor: Principal, entry: TimeEntry, data: Mapping[str, 
             setattr(entry, name, value)
             changed.append(name)
     entry.updated_at = timezone.now()
-    entry.save(update_fields=[*changed, "updated_at"])
+    entry.save_locked(update_fields=[*changed, "updated_at"])
     if tag_list is not None:
         entry.tags.set(tag_list)
         changed.append("tags")

@@ -44,7 +44,7 @@ def _stop(actor: Principal, entry: TimeEntry, ended_at: datetime, week: WeekLock
     _, ended_at_checked, seconds = check_window(entry.started_at, ended_at)
     entry.ended_at, entry.duration_seconds = ended_at_checked, seconds
     entry.updated_at = timezone.now()
-    entry.save(update_fields=["ended_at", "duration_seconds", "updated_at"])
+    entry.save_locked(update_fields=["ended_at", "duration_seconds", "updated_at"])
     audit.record(action="timer.stop", actor=actor, target=entry, detail={"seconds": seconds})
     return entry
 

@@ -25,7 +25,7 @@ Django below 2.2.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -34,7 +34,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BigIntegerField, Expression, Field, Model, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # ModelIterable's own
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 
@@ -290,6 +290,91 @@ class CompiledInsert:
         return [tuple(row)]
 
 
+ROW_ID = "__row_id"  # the id's placeholder in an UpdateTemplate: no field's attname
+
+
+class UpdateTemplate:
+    """The UPDATE of one row of a model by its id, for one set of columns, compiled by Django's
+    own compiler with :class:`Param` placeholders for the values and the id."""
+
+    def __init__(self, model: type[Model], fields: Sequence[Field[Any, Any]], using: str):
+        query: Any = model._base_manager.using(using).filter(pk=Param(ROW_ID, model._meta.pk)).query.chain(UpdateQuery)
+        query.add_update_fields([(field, None, Param(field.attname, field)) for field in fields])
+        self.sql, params = query.get_compiler(using=using).as_sql()
+        self.params = list(params)
+
+    def bind(self, values: Mapping[str, Any]) -> list[Any]:
+        """The parameters of the SQL, ``values`` (prepared already) in place of the placeholders."""
+        return [values[p.name] if isinstance(p, Param) else p for p in self.params]
+
+    def same_as(self, other: UpdateTemplate) -> bool:
+        return self.sql == other.sql and [str(p) for p in self.params] == [str(p) for p in other.params]
+
+
+class LockedUpdate:
+    """A model mixin: :meth:`save_locked` saves changed columns of a row this transaction holds
+    locked (``select_for_update``), and on PostgreSQL sends its UPDATE with the ``COMMIT``.
+
+    Django's ``save(update_fields=...)`` reads the UPDATE's row count, to refuse a row that is
+    gone: a round trip of its own in the middle of a write (a timer's stop, a change of an entry).
+    A row locked by this transaction cannot be gone, so nothing need be read back, and the UPDATE
+    goes with the ``COMMIT`` as an audit event does (``DatabaseWrapper.execute_with_commit``): it
+    is still part of the transaction, a later statement sends it first, and it fails the commit if
+    it fails. Everything else of ``save()`` stays Django's: the model's own ``save()``, signals,
+    ``pre_save()``. Generated columns are then read from the database when first used, as a
+    deferred field is (Django's own UPDATE leaves their old value on the instance). Outside a
+    transaction, on another database, or with a value that is an expression, it is Django's
+    ``save(update_fields=...)``.
+    """
+
+    _update_locked = False
+
+    def save_locked(self, *, update_fields: Sequence[str]) -> None:
+        obj: Any = self
+        self._update_locked = True
+        try:
+            obj.save(update_fields=update_fields)
+        finally:
+            self._update_locked = False
+
+    def _do_update(
+        self,
+        base_qs: Any,
+        using: str | None,
+        pk_val: Any,
+        values: Collection[tuple[Field[Any, Any], type[Model] | None, Any]],
+        update_fields: Iterable[str] | None,
+        forced_update: bool,
+    ) -> bool:
+        obj: Any = self
+        connection = connections[using or "default"]
+        with_commit = getattr(connection, "execute_with_commit", None)
+        if not (
+            self._update_locked
+            and values
+            and with_commit is not None
+            and connection.in_atomic_block
+            and not any(hasattr(value, "resolve_expression") for _, _, value in values)
+            and not any(hasattr(field, "get_placeholder") for field, _, _ in values)
+        ):
+            return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)  # type: ignore[misc]
+        model = type(obj)
+        fields = [field for field, _, _ in values]
+        key = ("update", model._meta.label, tuple(field.attname for field in fields))
+        template = _cached(
+            (connection.alias, connection.vendor, UpdateTemplate, key),
+            lambda: UpdateTemplate(model, fields, connection.alias),
+        )
+        assert isinstance(template, UpdateTemplate)
+        prepared = {field.attname: field.get_db_prep_save(value, connection=connection) for field, _, value in values}
+        prepared[ROW_ID] = model._meta.pk.get_db_prep_value(pk_val, connection, prepared=False)
+        with_commit(template.sql, template.bind(prepared))
+        for field in model._meta.concrete_fields:
+            if field.generated:
+                obj.__dict__.pop(field.attname, None)
+        return True
+
+
 def _known_or_generated(field: Field[Any, Any], inserted: Sequence[Field[Any, Any]]) -> bool:
     """Whether a column an INSERT would return can go unread: the id, when the INSERT gives it
     (drawn beforehand, :class:`NextId`), or a generated column, which Django then reads from the
@@ -297,7 +382,7 @@ def _known_or_generated(field: Field[Any, Any], inserted: Sequence[Field[Any, An
     return field.generated or (field.primary_key and field in inserted)
 
 
-_templates: dict[Hashable, Template | InsertTemplate] = {}
+_templates: dict[Hashable, Template | InsertTemplate | UpdateTemplate] = {}
 
 
 class StaleTemplate(RuntimeError):
@@ -372,7 +457,9 @@ def _template(
     return template
 
 
-def _cached(full_key: Hashable, make: Callable[[], Template | InsertTemplate]) -> Template | InsertTemplate:
+def _cached(
+    full_key: Hashable, make: Callable[[], Template | InsertTemplate | UpdateTemplate]
+) -> Template | InsertTemplate | UpdateTemplate:
     """The template under ``full_key``, made the first time; under ``COMPILED_QUERIES_CHECK`` made
     again on every call and refused if its SQL changed."""
     template = _templates.get(full_key)

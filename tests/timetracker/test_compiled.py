@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import DateTimeField, Model, QuerySet, Sum, Value
 from django.db.models.functions import JSONObject, TruncDate, Upper
 from django.db.models.signals import post_save
@@ -268,7 +268,7 @@ def test_a_compiled_insert_stores_and_returns_what_djangos_does(monkeypatch):
         monkeypatch.setattr(TimeEntry, "_do_insert", vars(Model)["_do_insert"])  # Django's own INSERT
         django_entry = TimeEntry.objects.create(**fields)
     finally:
-        post_save.disconnect(dispatch_uid="test-compiled-insert")
+        post_save.disconnect(sender=TimeEntry, dispatch_uid="test-compiled-insert")
     assert saved == [(compiled_entry.pk, True), (django_entry.pk, True)]
     assert compiled_entry.pk is not None
     assert compiled_entry.pk != django_entry.pk
@@ -386,19 +386,25 @@ def test_next_id_is_drawn_on_postgresql_and_left_to_the_insert_elsewhere():
     assert second > first
 
 
-def test_an_insert_compiles_once_per_set_of_columns_and_binds_each_rows_values(settings, monkeypatch):
-    settings.COMPILED_QUERIES_CHECK = False
-    member = MembershipFactory()
-    project = ProjectFactory(workspace=member.workspace)
-    builds = []
-    made = compiled.InsertTemplate.__init__
+def counted_builds(monkeypatch: Any, template: type[Any]) -> list[str]:
+    """The models ``template`` is compiled for from now on, the compiled queries forgotten."""
+    builds: list[str] = []
+    made = template.__init__
 
     def counting(self: Any, *args: Any, **kwargs: Any) -> None:
         builds.append(args[0]._meta.label)
         made(self, *args, **kwargs)
 
-    monkeypatch.setattr(compiled.InsertTemplate, "__init__", counting)
+    monkeypatch.setattr(template, "__init__", counting)
     monkeypatch.setattr(compiled, "_templates", {})
+    return builds
+
+
+def test_an_insert_compiles_once_per_set_of_columns_and_binds_each_rows_values(settings, monkeypatch):
+    settings.COMPILED_QUERIES_CHECK = False
+    member = MembershipFactory()
+    project = ProjectFactory(workspace=member.workspace)
+    builds = counted_builds(monkeypatch, compiled.InsertTemplate)
     entries = [
         finished_entry(member, project, datetime(2026, 3, day, 9, tzinfo=UTC), 600 * day, description=f"day {day}")
         for day in (2, 3, 4)
@@ -428,3 +434,158 @@ def test_an_audit_event_is_written_by_the_compiled_insert_and_still_never_update
     event.action = "changed"
     with pytest.raises(AuditImmutableError, match="append-only"):
         event.save()
+
+
+# --- the UPDATE of a locked row (LockedUpdate) ---------------------------------------------------
+
+
+def locked(entry: TimeEntry) -> TimeEntry:
+    """The entry's row, locked by this transaction, as a write locks it."""
+    return TimeEntry.objects.select_for_update(of=("self",)).get(pk=entry.pk)
+
+
+def stored_entry() -> TimeEntry:
+    """A finished entry of 45 minutes at 120.50 an hour, stored."""
+    member = MembershipFactory()
+    return TimeEntry.objects.create(**entry_fields(member, ProjectFactory(workspace=member.workspace)))
+
+
+def stored_elsewhere(entry_id: int) -> tuple[Any, ...]:
+    """The entry's description and duration as another connection sees them."""
+    with fresh_connection() as other:
+        row = other.execute(
+            "SELECT description, duration_seconds FROM timesheets_timeentry WHERE id = %s", [entry_id]
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_rows_update_goes_with_the_commit_and_stores_what_djangos_does(django_assert_num_queries):
+    member = MembershipFactory()
+    project = ProjectFactory(workspace=member.workspace)
+    ours_entry = TimeEntry.objects.create(**entry_fields(member, project))
+    djangos = TimeEntry.objects.create(**entry_fields(member, project))
+    saved = []
+
+    def receiver(sender: Any, instance: Any, created: bool, update_fields: Any, **kwargs: Any) -> None:
+        saved.append((instance.pk, created, sorted(update_fields)))
+
+    post_save.connect(receiver, sender=TimeEntry, dispatch_uid="test-locked-update")
+    try:
+        with transaction.atomic():
+            entry = locked(ours_entry)
+            entry.description, entry.duration_seconds = "changed", 900
+            entry.ended_at = entry.started_at.replace(minute=15)
+            entry.save_locked(update_fields=["description", "duration_seconds", "ended_at"])
+            waiting = [sql for sql, _ in ours().with_commit]
+            assert stored_elsewhere(entry.pk) == ("", 2700)  # not sent yet
+        with transaction.atomic():
+            twin = locked(djangos)
+            twin.description, twin.duration_seconds = "changed", 900
+            twin.ended_at = twin.started_at.replace(minute=15)
+            twin.save(update_fields=["description", "duration_seconds", "ended_at"])
+    finally:
+        post_save.disconnect(sender=TimeEntry, dispatch_uid="test-locked-update")
+
+    assert [sql[:29] for sql in waiting] == ['UPDATE "timesheets_timeentry"']
+    assert stored_elsewhere(entry.pk) == ("changed", 900)
+    assert entry_columns(entry) == entry_columns(twin)
+    columns = ["description", "duration_seconds", "ended_at"]
+    assert saved == [(entry.pk, False, columns), (twin.pk, False, columns)]
+    # the generated money column follows the new duration, read when first used (Django's own
+    # UPDATE leaves the old value on the instance)
+    assert "billable_cent_seconds" not in entry.__dict__
+    with django_assert_num_queries(1):
+        assert entry.billable_cent_seconds == 12050 * 900
+    assert twin.billable_cent_seconds == 12050 * 2700
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_rows_update_is_sent_before_a_later_statement_of_its_transaction():
+    entry = stored_entry()
+    with transaction.atomic():
+        row = locked(entry)
+        row.description = "seen"
+        row.save_locked(update_fields=["description"])
+        assert TimeEntry.objects.get(pk=entry.pk).description == "seen"  # the transaction sees its own write
+        assert ours().with_commit == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_rows_update_failing_at_the_commit_fails_its_transaction():
+    entry = stored_entry()
+
+    def write_then_commit() -> None:
+        with transaction.atomic():
+            row = locked(entry)
+            row.duration_seconds = -1  # breaks a CHECK, known only when the UPDATE runs: with the COMMIT
+            row.save_locked(update_fields=["duration_seconds"])
+            audit.record(action="test.failed", actor=principal_for(entry.member))
+
+    with pytest.raises(IntegrityError, match="time_entry_duration_1s_to_24h"):
+        write_then_commit()
+    assert TimeEntry.objects.get(pk=entry.pk).duration_seconds == 2700
+    assert not AuditEvent.objects.filter(action="test.failed").exists()
+    assert ours().with_commit == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_locked_save_is_djangos_and_refuses_a_row_that_is_gone():
+    entry = stored_entry()
+    entry.description = "at once"
+    entry.save_locked(update_fields=["description"])
+    assert stored_elsewhere(entry.pk) == ("at once", 2700)
+
+    TimeEntry.objects.filter(pk=entry.pk).delete()
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        entry.save_locked(update_fields=["description"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_rows_update_with_an_expression_goes_djangos_way_at_once():
+    entry = stored_entry()
+    with transaction.atomic():
+        row = locked(entry)
+        row.description = Upper(Value("shout"))
+        row.save_locked(update_fields=["description"])
+        assert ours().with_commit == []
+    assert TimeEntry.objects.get(pk=entry.pk).description == "SHOUT"
+
+
+def test_a_locked_update_compiles_once_per_set_of_columns_and_binds_each_rows_values(settings, monkeypatch):
+    settings.COMPILED_QUERIES_CHECK = False
+    member = MembershipFactory()
+    project = ProjectFactory(workspace=member.workspace)
+    entries = [
+        finished_entry(member, project, datetime(2026, 3, day, 9, tzinfo=UTC), 600, description="") for day in (2, 3, 4)
+    ]
+    builds = counted_builds(monkeypatch, compiled.UpdateTemplate)
+    for day, entry in zip((2, 3, 4), entries, strict=True):
+        with transaction.atomic(durable=True):  # the outermost block, as a service's, commits
+            row = locked(entry)
+            # a NULL is bound as a value: the SQL is the same for every row
+            row.description, row.cost_rate = f"day {day}", None if day == 3 else Decimal(day)
+            row.save_locked(update_fields=["description", "cost_rate"])
+    assert builds == ["timesheets.TimeEntry"]
+    stored = TimeEntry.objects.filter(pk__in=[e.pk for e in entries]).order_by("started_at")
+    assert [(e.description, e.cost_rate) for e in stored] == [
+        ("day 2", Decimal("2.00")),
+        ("day 3", None),
+        ("day 4", Decimal("4.00")),
+    ]
+
+
+def test_a_stale_update_template_is_refused(settings, monkeypatch):
+    entry = stored_entry()
+    key = ("update", "timesheets.TimeEntry", ("description",))
+    connection_key = ("default", "postgresql", compiled.UpdateTemplate, key)
+    stale = compiled.UpdateTemplate(TimeEntry, [TimeEntry._meta.get_field("description")], "default")
+    stale.sql = stale.sql.replace('"description"', '"draft_reason"')
+    monkeypatch.setattr(compiled, "_templates", {connection_key: stale})
+    with transaction.atomic(durable=True):
+        row = locked(entry)
+        row.description = "never"
+        with pytest.raises(StaleTemplate):
+            row.save_locked(update_fields=["description"])
+    assert TimeEntry.objects.get(pk=entry.pk).description == ""

@@ -155,11 +155,13 @@ def test_a_change_locks_the_member_and_the_entry_in_one_round_trip(as_member, me
     (entry_lock,) = round_trips_with(trips, 'SELECT "timesheets_timeentry"')
     assert member_lock == entry_lock  # the entry's lock rides with the member's
     # BEGIN with both locks (the entry with its project) and its week's lock, read once for the
-    # old and the new time in the same week; the UPDATE; its audit event with the COMMIT. Nothing
-    # read lazily: the entry's member, its user and its project come with the locks.
+    # old and the new time in the same week; the UPDATE of the locked row and its audit event with
+    # the COMMIT. Nothing read lazily: the entry's member, its user and its project come with the locks.
     assert round_trips_with(trips, "BEGIN") == [member_lock]
     assert round_trips_with(trips, '"timesheets_timesheet"') == [member_lock]
-    assert len(trips) == 3
+    assert round_trips_with(trips, 'UPDATE "timesheets_timeentry"') == [member_lock + 1]
+    assert round_trips_with(trips, "COMMIT") == [member_lock + 1]
+    assert len(trips) == 2
     assert round_trips_with(trips, 'FROM "workspaces_user"') == []
     assert changed.description == "changed"
 
@@ -198,8 +200,11 @@ def test_a_timer_starts_and_stops_with_its_reads_in_the_locks_round_trip(as_memb
     assert round_trips_with(stopping, 'SELECT "timesheets_timeentry"') == [lock_trip]
     assert round_trips_with(stopping, '"timesheets_timesheet"') == [lock_trip]  # the timer's week's lock
     assert round_trips_with(stopping, 'FROM "workspaces_user"') == []
-    # BEGIN, the lock, the timer and its week's lock; the UPDATE; the audit event with the COMMIT
-    assert len(stopping) == 3
+    # BEGIN, the lock, the timer and its week's lock; the UPDATE of the locked timer and the audit
+    # event with the COMMIT
+    assert round_trips_with(stopping, 'UPDATE "timesheets_timeentry"') == [lock_trip + 1]
+    assert round_trips_with(stopping, "COMMIT") == [lock_trip + 1]
+    assert len(stopping) == 2
     assert stopped.pk == timer.pk
     assert stopped.ended_at is not None
 
