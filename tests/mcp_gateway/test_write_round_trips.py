@@ -40,3 +40,24 @@ def test_a_writes_answer_reads_its_budget_and_warnings_in_one_round_trip(one_con
     (health,) = budget_health(actor=caller, project=billable_project)
     assert data["budget"]["project_id"] == health.project_id == billable_project.pk
     assert data["budget"]["used_hours"] == str(health.used_hours) == "12.00"
+
+
+def test_an_agents_write_makes_five_round_trips(one_connection, member, internal_project):
+    caller = agent(member)
+    ok(call(caller, "log_time", project_id=internal_project.pk, date="yesterday", duration="1h"))
+
+    with wire() as trips:
+        data = ok(call(caller, "log_time", project_id=internal_project.pk, date="yesterday", duration="1h"))
+
+    # 1. BEGIN with the project's read; 2. the savepoint of the service's block with the member's
+    # lock and its reads; 3. the entry's INSERT and its audit event with the savepoint's release;
+    # 4. the answer's budget and warnings; 5. the call's audit event with the COMMIT.
+    assert round_trips_with(trips, "BEGIN") == [0]
+    assert round_trips_with(trips, '"SAVEPOINT ') == round_trips_with(trips, "FOR UPDATE") == [1]
+    assert round_trips_with(trips, 'INSERT INTO "timesheets_timeentry"') == [2]
+    assert round_trips_with(trips, "RELEASE SAVEPOINT") == [2]
+    assert round_trips_with(trips, 'AS "budget_period"') == [3]
+    assert round_trips_with(trips, 'INSERT INTO "workspaces_auditevent"') == [2, 4]
+    assert round_trips_with(trips, "COMMIT") == [4]
+    assert len(trips) == 5
+    assert TimeEntry.objects.get(pk=data["entry"]["id"]).duration_seconds == 3600

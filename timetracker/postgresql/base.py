@@ -42,7 +42,7 @@ from django.conf import settings
 from django.db.backends.postgresql import base
 from django.db.backends.utils import debug_transaction  # type: ignore[attr-defined]  # not in django-stubs 5.2
 from django.db.transaction import TransactionManagementError
-from psycopg import ClientCursor, adapt, adapters, capabilities, pq
+from psycopg import ClientCursor, ServerCursor, adapt, adapters, capabilities, pq
 from psycopg.abc import AdaptContext
 from psycopg_pool import ConnectionPool
 
@@ -126,6 +126,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.with_commit: list[tuple[str, tuple[Any, ...]]] = []
+        self.unsent_savepoints: set[str] = set()
         self.execute_wrappers.append(self._send_with_commit_first)
 
     def execute_with_commit(self, sql: str, params: Sequence[Any]) -> None:
@@ -156,16 +157,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         (:meth:`execute_with_commit`) are sent first.
         """
         self.validate_no_broken_transaction()
-        if self.with_commit:
-            waiting, self.with_commit = self.with_commit, []
-            with self.cursor() as cursor:
-                for statement, values in waiting:
-                    cursor.execute(statement, values)
+        waiting, self.with_commit = self.with_commit, []
         cursors = [self.cursor() for _ in statements]
         started = monotonic()
         try:
             with self.wrap_database_errors:
                 with self._pipeline():
+                    self._send(waiting)
                     for cursor, (sql, params) in zip(cursors, statements, strict=True):
                         cursor.cursor.execute(sql, params)
                 found = [cursor.cursor.fetchall() for cursor in cursors]
@@ -195,14 +193,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if not capabilities.has_pipeline():
             yield
             return
-        first = (
-            not self.get_autocommit()
-            and raw.info.transaction_status == pq.TransactionStatus.IDLE
-            and (raw.isolation_level, raw.read_only, raw.deferrable) == (None, None, None)
-            and getattr(raw, "_autocommit", None) is False
-            and hasattr(raw, "_exec_command")
-        )
-        if not first:
+        if not self._begins_plainly():
             with raw.pipeline():
                 yield
             return
@@ -214,16 +205,50 @@ class DatabaseWrapper(base.DatabaseWrapper):
         finally:
             raw._autocommit = False
 
+    def _begins_plainly(self) -> bool:
+        """Whether the next statement opens a transaction with psycopg's plain ``BEGIN``, which
+        :meth:`_pipeline` can queue ahead of it."""
+        raw = self.connection
+        return (
+            not self.get_autocommit()
+            and raw.info.transaction_status == pq.TransactionStatus.IDLE
+            and (raw.isolation_level, raw.read_only, raw.deferrable) == (None, None, None)
+            and getattr(raw, "_autocommit", None) is False
+            and hasattr(raw, "_exec_command")
+        )
+
     def _send_with_commit_first(self, execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
-        if self.with_commit:
-            waiting, self.with_commit = self.with_commit, []
+        """A statement goes in one round trip with what must precede it: the statements waiting
+        for the ``COMMIT`` (:meth:`execute_with_commit`), and the ``BEGIN`` of the transaction it
+        opens. In libpq's pipeline mode (:meth:`_pipeline`); its rows are read once the pipeline
+        has synced, before the caller reads them. A named (server-side) cursor, an
+        ``executemany``, a psycopg without pipeline mode, and SQL without parameters that may hold
+        several commands (a schema change's), which only the simple protocol sends, send them one
+        by one first."""
+        waiting, self.with_commit = self.with_commit, []
+        alone = (
+            many
+            or isinstance(context["cursor"].cursor, ServerCursor)
+            or not capabilities.has_pipeline()
+            or (not params and ";" in str(sql))
+        )
+        if alone or not (waiting or self._begins_plainly()):
+            self._send(waiting)
+            return execute(sql, params, many, context)
+        with self.wrap_database_errors, self._pipeline():
+            self._send(waiting)
+            return execute(sql, params, many, context)
+
+    def _send(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        """Run ``statements`` (in a pipeline: queue them), each as a cursor of ours runs it."""
+        if statements:
             with self.cursor() as cursor:
-                for statement, values in waiting:
+                for statement, values in statements:
                     cursor.execute(statement, values)
-        return execute(sql, params, many, context)
 
     def _commit(self) -> None:
         waiting, self.with_commit = self.with_commit, []
+        self.unsent_savepoints.clear()
         if not waiting or self.connection is None:
             super()._commit()  # type: ignore[misc]  # not in django-stubs 5.2
             return
@@ -249,12 +274,48 @@ class DatabaseWrapper(base.DatabaseWrapper):
             with ClientCursor(raw) as cursor:
                 cursor.execute(sql, values)
 
+    def _savepoint(self, sid: str) -> None:
+        """A savepoint is sent with the statement that follows it (:meth:`_send_with_commit_first`),
+        not in a round trip of its own; one that sees no statement is never sent. Every atomic
+        block inside a transaction makes one: an MCP write's service inside the tool call's."""
+        if not capabilities.has_pipeline():
+            super()._savepoint(sid)  # type: ignore[misc]  # not in django-stubs 5.2
+            return
+        self.with_commit.append((self.ops.savepoint_create_sql(sid), ()))
+
+    def _savepoint_commit(self, sid: str) -> None:
+        if sid in self.unsent_savepoints:  # rolled back before it was sent (atomic() then releases it)
+            self.unsent_savepoints.discard(sid)
+            return
+        if self.with_commit and self.with_commit[-1][0] == self.ops.savepoint_create_sql(sid):
+            self.with_commit.pop()  # not sent, and nothing after it: nothing to release
+            return
+        if not self.with_commit:  # all sent: the release cannot fail, and goes with what follows
+            self.with_commit.append((self.ops.savepoint_commit_sql(sid), ()))
+            return
+        # Statements of the block still wait: they go now, with the release, so that one failing
+        # fails in the block, as it would have run there.
+        super()._savepoint_commit(sid)  # type: ignore[misc]  # not in django-stubs 5.2
+
+    def _savepoint_rollback(self, sid: str) -> None:
+        created = self.ops.savepoint_create_sql(sid)
+        for index, (statement, _) in enumerate(self.with_commit):
+            if statement == created:  # not sent: drop it and what came after it, and send nothing
+                del self.with_commit[index:]
+                self.unsent_savepoints.add(sid)
+                return
+        # Sent, with everything before it: what still waits came after it and is rolled back.
+        self.with_commit = []
+        super()._savepoint_rollback(sid)  # type: ignore[misc]  # not in django-stubs 5.2
+
     def _rollback(self) -> None:
         self.with_commit = []
+        self.unsent_savepoints.clear()
         super()._rollback()  # type: ignore[misc]  # not in django-stubs 5.2
 
     def _close(self) -> None:
         self.with_commit = []
+        self.unsent_savepoints.clear()
         super()._close()  # type: ignore[misc]  # not in django-stubs 5.2
 
     @property
