@@ -31,7 +31,7 @@ from billing.models import Expense, Invoice
 from billing.money import SECONDS_PER_HOUR, money_of_cent_seconds, round_money
 from timesheets.models import EntryState, TimeEntry
 from timesheets.selectors import day_start_utc
-from timetracker.compiled import ID, Answer, Param, Read, Template
+from timetracker.compiled import ID, Param, values_rows
 from workspaces import policies
 from workspaces.models import BudgetPeriod, Membership, Project, Task
 from workspaces.policies import Perm
@@ -180,13 +180,6 @@ def budget_health(*, actor: Principal, as_of: date | None = None, project: Proje
     forecast linearly to its end; total budgets count everything. One query, compiled once per
     shape (timetracker.compiled).
     """
-    return budget_health_answer(actor=actor, as_of=as_of, project=project).get()
-
-
-def budget_health_answer(
-    *, actor: Principal, as_of: date | None = None, project: Project | None = None
-) -> Answer[list[BudgetHealth]]:
-    """:func:`budget_health`, its query still to be sent (alone, or with another: ``compiled.both``)."""
     workspace = actor.workspace
     as_of = as_of or timezone.localdate(timezone=workspace.tzinfo)
     month_start = as_of.replace(day=1)
@@ -203,12 +196,8 @@ def budget_health_answer(
         "period_start": day_start_utc(workspace, month_start),
     }
     key = ("budget_health", team_member is not None, project is not None)
-    read = Read(Template, key, lambda: _budget_query(actor, one_project=project is not None), values)
-    return Answer(read, lambda rows: _budget_rows(rows, as_of=as_of, month_start=month_start, month_end=month_end))
+    rows = values_rows(key, lambda: _budget_query(actor, one_project=project is not None), values)
 
-
-def _budget_rows(rows: list[dict[str, Any]], *, as_of: date, month_start: date, month_end: date) -> list[BudgetHealth]:
-    days_in_month = (month_end - month_start).days + 1
     elapsed = Decimal((as_of - month_start).days + 1) / Decimal(days_in_month)
     result = []
     for row in rows:

@@ -16,7 +16,7 @@ from django.db.models.lookups import GreaterThanOrEqual
 from timesheets.models import MAX_ENTRY_SECONDS, EntryState, TimeEntry, week_start_for
 from timesheets.selectors import WeekLock, day_start_utc, local_date, locking_timesheet
 from timetracker import compiled
-from timetracker.compiled import ID, NextId, Param
+from timetracker.compiled import ID, NextId, Param, values_rows
 from workspaces.models import Membership, OverlapPolicy, Project, Workspace
 
 
@@ -167,18 +167,12 @@ def time_entry_warnings(*, entry: TimeEntry) -> list[str]:
     """What a person would want to know about an entry just written: it waits in the review queue,
     it overlaps the member's other time (where overlaps are allowed), its day is long. One query,
     compiled once (an agent's every write answers with these)."""
-    return time_entry_warnings_answer(entry=entry).get()
-
-
-def time_entry_warnings_answer(*, entry: TimeEntry) -> compiled.Answer[list[str]]:
-    """:func:`time_entry_warnings`, its query still to be sent (alone, or with another:
-    ``compiled.both``); a running timer's need none."""
     warnings = []
     workspace = entry.workspace
     if entry.state == EntryState.DRAFT:
         warnings.append(f"Saved as a draft for a person to accept in the review queue: {entry.draft_reason}.")
     if entry.ended_at is None:
-        return compiled.Answer(None, lambda _rows: warnings)
+        return warnings
     allowed = workspace.overlap_policy == OverlapPolicy.ALLOW
     on = local_date(workspace, entry.started_at)
     values = {
@@ -191,20 +185,13 @@ def time_entry_warnings_answer(*, entry: TimeEntry) -> compiled.Answer[list[str]
         "day_start": day_start_utc(workspace, on),
         "next_day_start": day_start_utc(workspace, on + timedelta(days=1)),
     }
-    read = compiled.Read(
-        compiled.Template, ("time_entry_warnings", allowed), lambda: _entry_warnings(overlaps=allowed), values
-    )
-
-    def finish(rows: list[dict[str, Any]]) -> list[str]:
-        (found,) = rows
-        if found.get("overlaps"):
-            warnings.append("It overlaps another entry of the same person.")
-        total = (found["others"] or 0) + (entry.duration_seconds or 0)
-        if total > LONG_DAY_SECONDS:
-            warnings.append(f"{on:%Y-%m-%d} now has {total / 3600:.1f} hours logged (more than 10).")
-        return warnings
-
-    return compiled.Answer(read, finish)
+    (found,) = values_rows(("time_entry_warnings", allowed), lambda: _entry_warnings(overlaps=allowed), values)
+    if found.get("overlaps"):
+        warnings.append("It overlaps another entry of the same person.")
+    total = (found["others"] or 0) + (entry.duration_seconds or 0)
+    if total > LONG_DAY_SECONDS:
+        warnings.append(f"{on:%Y-%m-%d} now has {total / 3600:.1f} hours logged (more than 10).")
+    return warnings
 
 
 def _entry_warnings(*, overlaps: bool) -> QuerySet[Any]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import connections
@@ -447,36 +447,6 @@ def together(*reads: Read, using: str = "default") -> list[list[Any]]:
         )
         found = [template.converted(rows, connection) for template, rows in zip(templates, raw, strict=True)]
     return [template.result(rows, connection) for template, rows in zip(templates, found, strict=True)]
-
-
-A = TypeVar("A")
-B = TypeVar("B")
-
-
-@dataclass(frozen=True)
-class Answer(Generic[A]):
-    """A selector's answer still to be read: its compiled read (``None``: it needs none) and what
-    makes the read's rows the answer. :meth:`get` reads it alone, :func:`both` sends two answers'
-    reads in one round trip (an agent's write answers with its project's budget and its warnings)."""
-
-    read: Read | None
-    finish: Callable[[list[Any]], A]
-
-    def get(self, *, using: str = "default") -> A:
-        if self.read is None:
-            return self.finish([])
-        connection = connections[using]
-        return self.finish(
-            _template(self.read.kind, self.read.key, self.read.build, connection).run(self.read.values, connection)
-        )
-
-
-def both(first: Answer[A], second: Answer[B], *, using: str = "default") -> tuple[A, B]:
-    """The two answers, their reads sent together (:func:`together`)."""
-    if first.read is None or second.read is None:
-        return first.get(using=using), second.get(using=using)
-    first_rows, second_rows = together(first.read, second.read, using=using)
-    return first.finish(first_rows), second.finish(second_rows)
 
 
 def _template(

@@ -9,7 +9,7 @@ from django.utils import timezone
 from pydantic import Field
 
 from billing.rest_reports import BudgetHealthOutput
-from billing.selectors import budget_health_answer
+from billing.selectors import budget_health
 from mcp_gateway.arguments import compiled_keyset_page, day, moment, optional_day, today_in
 from mcp_gateway.registry import tool
 from mcp_gateway.schemas import Out, model_for, page_of
@@ -17,7 +17,7 @@ from mcp_gateway.tools.common import CursorArg, DayArg, Id, Limit, OptionalId, W
 from timesheets.api import EntryOutput
 from timesheets.api_timesheets import TimesheetOutput
 from timesheets.durations import duration_seconds
-from timesheets.member_time import time_entry_warnings, time_entry_warnings_answer
+from timesheets.member_time import time_entry_warnings
 from timesheets.models import EntryState, TimeEntry
 from timesheets.presenters import entry_values, present_created, present_entries, present_entry
 from timesheets.selectors import (
@@ -32,7 +32,6 @@ from timesheets.services import time_entry_create, time_entry_create_for_day, ti
 from timesheets.timer_services import timer_start, timer_stop
 from timesheets.timesheet_services import timesheet_submit
 from timesheets.week_selectors import timesheet_week_get
-from timetracker import compiled
 from workspaces.errors import Invalid
 from workspaces.models import Membership, Tag
 from workspaces.policies import Perm
@@ -198,17 +197,14 @@ class EntryWritten(WriteResult):
 def _written(caller: Principal, entry: TimeEntry, verb: str, created_with: list[Tag] | None = None) -> EntryWritten:
     """What a write answers; ``created_with``: the tags of an entry just created, presented from the
     instance (``present_created``) instead of read back."""
-    # the budget and the warnings: one round trip
-    rows, warnings = compiled.both(
-        budget_health_answer(actor=caller, project=entry.project), time_entry_warnings_answer(entry=entry)
-    )
+    rows = budget_health(actor=caller, project=entry.project)
     state = "as a draft for review" if entry.state == EntryState.DRAFT else "directly"
     hours = f"{(entry.duration_seconds or 0) / 3600:.2f} h" if entry.duration_seconds else "a running timer"
     out = _entry_out(caller, entry) if created_with is None else present_created(caller, entry, created_with)
     return EntryWritten(
         entry=out,
         budget=shaped(BudgetHealthOutput, rows[0], caller) if rows else None,
-        warnings=warnings,
+        warnings=time_entry_warnings(entry=entry),
         summary=f"{verb} {hours} on {entry.project.name} {state} (entry {entry.pk}).",
     )
 

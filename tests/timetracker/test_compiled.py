@@ -589,30 +589,3 @@ def test_a_stale_update_template_is_refused(settings, monkeypatch):
         with pytest.raises(StaleTemplate):
             row.save_locked(update_fields=["description"])
     assert TimeEntry.objects.get(pk=entry.pk).description == ""
-
-
-# --- answers read together (Answer, both) ---------------------------------------------------------
-
-
-def test_two_answers_read_together_equal_each_read_alone_and_one_without_a_read_reads_nothing(
-    django_assert_num_queries,
-):
-    member = MembershipFactory()
-    project = ProjectFactory(workspace=member.workspace)
-    finished_entry(member, project, datetime(2026, 3, 2, 9, tzinfo=UTC), 600)
-
-    def build() -> QuerySet[Any]:
-        return seconds_by_project(Param("workspace_id", ID))
-
-    def seconds(workspace_id: int) -> compiled.Answer[int]:
-        read = compiled.Read(compiled.Template, ("test_answer_seconds",), build, {"workspace_id": workspace_id})
-        return compiled.Answer(read, lambda rows: sum(row["seconds"] for row in rows))
-
-    constant: compiled.Answer[str] = compiled.Answer(None, lambda rows: f"{len(rows)} rows")
-    with django_assert_num_queries(2):
-        assert compiled.both(seconds(member.workspace_id), seconds(0)) == (600, 0)
-    assert seconds(member.workspace_id).get() == 600
-    with django_assert_num_queries(1):
-        assert compiled.both(constant, seconds(member.workspace_id)) == ("0 rows", 600)
-    with django_assert_num_queries(0):
-        assert constant.get() == "0 rows"

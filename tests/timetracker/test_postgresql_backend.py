@@ -279,11 +279,11 @@ def test_an_audit_event_is_sent_with_its_transactions_commit_in_one_round_trip()
         event = record(workspace)
         assert not stored(event.pk)  # it waits for the COMMIT
 
-    assert round_trips_with(trips, "BEGIN") == [0]  # with the client's INSERT, which opens the transaction
-    assert round_trips_with(trips, 'INSERT INTO "workspaces_client"') == [0]
-    assert round_trips_with(trips, 'INSERT INTO "workspaces_auditevent"') == [1]
-    assert round_trips_with(trips, "COMMIT") == [1]
-    assert len(trips) == 2
+    assert round_trips_with(trips, "BEGIN") == [0]  # psycopg's, before the client's INSERT
+    assert round_trips_with(trips, 'INSERT INTO "workspaces_client"') == [1]
+    assert round_trips_with(trips, 'INSERT INTO "workspaces_auditevent"') == [2]
+    assert round_trips_with(trips, "COMMIT") == [2]
+    assert len(trips) == 3
     assert stored(event.pk)
     assert Client.objects.filter(pk=client.pk).exists()
     # Counted as two statements, as when the insert ran on its own.
@@ -422,43 +422,7 @@ def test_directly_in_a_test_cases_transaction_which_never_commits_it_runs_at_onc
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
-# --- what must precede a statement goes in its round trip ----------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_transactions_first_statement_goes_with_its_begin_and_several_commands_still_run():
-    workspace = WorkspaceFactory()
-    with wire() as trips, transaction.atomic():
-        assert Client.objects.filter(workspace=workspace).count() == 0
-        assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
-        assert not connection.connection.autocommit
-    assert round_trips_with(trips, "BEGIN") == round_trips_with(trips, 'FROM "workspaces_client"') == [0]
-    assert len(trips) == 2  # and the COMMIT
-
-    # SQL of several commands without parameters (a schema change's) goes by the simple protocol,
-    # after a BEGIN of its own
-    with wire() as trips, transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT 1; SELECT 2")
-        assert cursor.fetchone() == (1,)
-    assert round_trips_with(trips, "BEGIN") == [0]
-    assert round_trips_with(trips, "SELECT 1; SELECT 2") == [1]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_waiting_statement_goes_in_the_next_statements_round_trip_which_reads_its_rows():
-    workspace = WorkspaceFactory()
-    with transaction.atomic():
-        ClientFactory(workspace=workspace, name="Initech")
-        with wire() as trips:
-            event = record(workspace)
-            names = list(Client.objects.filter(workspace=workspace).values_list("name", flat=True))
-            seen = AuditEvent.objects.filter(pk=event.pk).exists()
-
-    assert (names, seen) == (["Initech"], True)
-    assert round_trips_with(trips, 'INSERT INTO "workspaces_auditevent"') == [0]
-    assert round_trips_with(trips, 'FROM "workspaces_client"') == [0]
-    assert len(trips) == 2  # the second read
-    assert stored(event.pk)
+# --- savepoints wait for their first statement ---------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
@@ -473,7 +437,7 @@ def test_a_named_cursor_after_a_waiting_statement_sends_it_first_on_its_own():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_savepoint_goes_with_the_statement_after_it_and_one_that_sees_none_is_never_sent():
+def test_a_savepoint_waits_for_its_first_statement_and_one_that_sees_none_is_never_sent():
     workspace = WorkspaceFactory()
     with wire() as trips, transaction.atomic():
         ClientFactory(workspace=workspace, name="Initech")
@@ -484,12 +448,12 @@ def test_a_savepoint_goes_with_the_statement_after_it_and_one_that_sees_none_is_
         with transaction.atomic():
             ClientFactory(workspace=workspace, name="Globex")
 
-    # BEGIN and Initech's INSERT; the SAVEPOINT and Globex's INSERT; its RELEASE with the COMMIT
-    assert round_trips_with(trips, '"SAVEPOINT ') == [1]
-    assert round_trips_with(trips, 'INSERT INTO "workspaces_client"') == [0, 1]
-    assert round_trips_with(trips, "RELEASE SAVEPOINT") == round_trips_with(trips, "COMMIT") == [2]
+    # BEGIN; Initech's INSERT; the SAVEPOINT just before Globex's INSERT; its RELEASE with the COMMIT
+    assert round_trips_with(trips, '"SAVEPOINT ') == [2]
+    assert round_trips_with(trips, 'INSERT INTO "workspaces_client"') == [1, 3]
+    assert round_trips_with(trips, "RELEASE SAVEPOINT") == round_trips_with(trips, "COMMIT") == [4]
     assert round_trips_with(trips, "ROLLBACK") == []
-    assert len(trips) == 3
+    assert len(trips) == 5
     assert sorted(Client.objects.filter(workspace=workspace).values_list("name", flat=True)) == ["Globex", "Initech"]
 
 
@@ -505,17 +469,17 @@ def test_a_rollback_to_a_savepoint_never_sent_drops_what_followed_it_and_keeps_w
 
     assert (stored(kept.pk), stored(undone.pk)) == (True, False)
     assert round_trips_with(trips, "SAVEPOINT") == round_trips_with(trips, "ROLLBACK") == []
-    assert len(trips) == 2  # BEGIN with the INSERT; the kept event with the COMMIT
+    assert len(trips) == 3  # BEGIN; the INSERT; the kept event with the COMMIT
     assert ours().with_commit == []
     assert ours().unsent_savepoints == set()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failure_in_a_savepoints_round_trip_fails_in_its_block_and_the_transaction_goes_on():
+def test_a_waiting_statement_that_fails_fails_in_its_savepoints_block_and_the_transaction_goes_on():
     workspace = WorkspaceFactory()
 
     def failing_insert() -> None:
-        # No channel: NOT NULL, known when it runs: with the statement that follows.
+        # No channel: NOT NULL, known when it runs: before the statement that follows.
         ours().execute_with_commit('INSERT INTO "workspaces_auditevent" ("id") VALUES (%s)', [uuid.uuid4()])
 
     @transaction.atomic

@@ -42,7 +42,7 @@ from django.conf import settings
 from django.db.backends.postgresql import base
 from django.db.backends.utils import debug_transaction  # type: ignore[attr-defined]  # not in django-stubs 5.2
 from django.db.transaction import TransactionManagementError
-from psycopg import ClientCursor, ServerCursor, adapt, adapters, capabilities, pq
+from psycopg import ClientCursor, adapt, adapters, capabilities, pq
 from psycopg.abc import AdaptContext
 from psycopg_pool import ConnectionPool
 
@@ -193,7 +193,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if not capabilities.has_pipeline():
             yield
             return
-        if not self._begins_plainly():
+        first = (
+            not self.get_autocommit()
+            and raw.info.transaction_status == pq.TransactionStatus.IDLE
+            and (raw.isolation_level, raw.read_only, raw.deferrable) == (None, None, None)
+            and getattr(raw, "_autocommit", None) is False
+            and hasattr(raw, "_exec_command")
+        )
+        if not first:
             with raw.pipeline():
                 yield
             return
@@ -205,39 +212,21 @@ class DatabaseWrapper(base.DatabaseWrapper):
         finally:
             raw._autocommit = False
 
-    def _begins_plainly(self) -> bool:
-        """Whether the next statement opens a transaction with psycopg's plain ``BEGIN``, which
-        :meth:`_pipeline` can queue ahead of it."""
-        raw = self.connection
-        return (
-            not self.get_autocommit()
-            and raw.info.transaction_status == pq.TransactionStatus.IDLE
-            and (raw.isolation_level, raw.read_only, raw.deferrable) == (None, None, None)
-            and getattr(raw, "_autocommit", None) is False
-            and hasattr(raw, "_exec_command")
-        )
-
     def _send_with_commit_first(self, execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
-        """A statement goes in one round trip with what must precede it: the statements waiting
-        for the ``COMMIT`` (:meth:`execute_with_commit`), and the ``BEGIN`` of the transaction it
-        opens. In libpq's pipeline mode (:meth:`_pipeline`); its rows are read once the pipeline
-        has synced, before the caller reads them. A named (server-side) cursor, an
-        ``executemany``, a psycopg without pipeline mode, and SQL without parameters that may hold
-        several commands (a schema change's), which only the simple protocol sends, send them one
-        by one first."""
-        waiting, self.with_commit = self.with_commit, []
-        alone = (
-            many
-            or isinstance(context["cursor"].cursor, ServerCursor)
-            or not capabilities.has_pipeline()
-            or (not params and ";" in str(sql))
-        )
-        if alone or not (waiting or self._begins_plainly()):
+        """Statements waiting for the ``COMMIT`` (and a savepoint waiting for its first statement)
+        go first, each on its own, as if each had run when it was asked for.
+
+        Sending them in this statement's round trip (libpq's pipeline mode), and a transaction's
+        ``BEGIN`` with its first statement, saved an agent's ``log_time`` three round trips but
+        cost 3 % more of the web process's instructions (psycopg's pipeline machinery, in Python)
+        and about 7 % of its throughput on the bench's two cores, with the database on loopback
+        (``bench/README``, twenty-first round). Only :meth:`fetch_together`, a pipeline already,
+        and the ``COMMIT`` take them along."""
+        waiting = self.with_commit
+        if waiting:
+            self.with_commit = []
             self._send(waiting)
-            return execute(sql, params, many, context)
-        with self.wrap_database_errors, self._pipeline():
-            self._send(waiting)
-            return execute(sql, params, many, context)
+        return execute(sql, params, many, context)
 
     def _send(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
         """Run ``statements`` (in a pipeline: queue them), each as a cursor of ours runs it."""
@@ -275,9 +264,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 cursor.execute(sql, values)
 
     def _savepoint(self, sid: str) -> None:
-        """A savepoint is sent with the statement that follows it (:meth:`_send_with_commit_first`),
-        not in a round trip of its own; one that sees no statement is never sent. Every atomic
-        block inside a transaction makes one: an MCP write's service inside the tool call's."""
+        """A savepoint waits for the statement that follows it: it is sent just before it, and in
+        its round trip when that is a read sent together (:meth:`fetch_together`: a write's lock).
+        One that sees no statement is never sent. Every atomic block inside a transaction makes
+        one: an MCP write's service inside the tool call's."""
         if not capabilities.has_pipeline():
             super()._savepoint(sid)  # type: ignore[misc]  # not in django-stubs 5.2
             return
@@ -290,10 +280,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.with_commit and self.with_commit[-1][0] == self.ops.savepoint_create_sql(sid):
             self.with_commit.pop()  # not sent, and nothing after it: nothing to release
             return
-        if not self.with_commit:  # all sent: the release cannot fail, and goes with what follows
+        if not self.with_commit:  # all sent: the release cannot fail, and waits with what waits
             self.with_commit.append((self.ops.savepoint_commit_sql(sid), ()))
             return
-        # Statements of the block still wait: they go now, with the release, so that one failing
+        # Statements of the block still wait: they go now, before the release, so that one failing
         # fails in the block, as it would have run there.
         super()._savepoint_commit(sid)  # type: ignore[misc]  # not in django-stubs 5.2
 
