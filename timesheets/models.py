@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Cast, Round
 from django.utils.timezone import now
 
-from timetracker.compiled import CompiledInsert, LockedUpdate
+from timetracker.compiled_writes import CompiledInsert, LockedUpdate
 from workspaces.models import Connection, Membership, Project, Tag, Task, Workspace
 
 # The longest a single entry may last; the services and a CHECK constraint both hold it.

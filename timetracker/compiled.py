@@ -25,16 +25,15 @@ Django below 2.2.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BigIntegerField, Expression, Field, Model, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]  # ModelIterable's own
-from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 
@@ -69,7 +68,7 @@ class Param(Expression):
 class NextId(Expression):
     """The next id of ``model``'s id sequence, drawn where the query runs, on PostgreSQL; NULL
     elsewhere, where the row's INSERT draws it. A row whose id is known before its INSERT needs
-    nothing back from it (:class:`CompiledInsert`)."""
+    nothing back from it (``compiled_writes.CompiledInsert``)."""
 
     def __init__(self, model: type[Model]) -> None:
         super().__init__(output_field=BigIntegerField())
@@ -201,188 +200,17 @@ class ModelTemplate(Template):
         return found
 
 
-class InsertTemplate:
-    """The INSERT of one row of a model, for one set of columns and returned columns, compiled by
-    Django's own compiler; and the converters of what it returns."""
+class Compiled(Protocol):
+    """What :func:`cached` keeps: SQL compiled once, and whether another compile of it is the same."""
 
-    def __init__(self, obj: Model, fields: Sequence[Field[Any, Any]], returning: Sequence[Field[Any, Any]], using: str):
-        query = InsertQuery(type(obj))
-        query.insert_values(fields, [obj], raw=True)  # values as they are: pre_save() already ran
-        compiler: Any = query.get_compiler(using=using)
-        compiler.returning_fields = returning or None
-        ((self.sql, _params),) = compiler.as_sql()
-        self.returning_params = tuple(getattr(compiler, "returning_params", ()))
-        table = obj._meta.db_table
-        self.converters = converters_of([field.get_col(table) for field in returning], connections[using])
+    sql: str
 
-    def same_as(self, other: InsertTemplate) -> bool:
-        return self.sql == other.sql
+    def same_as(self, other: Any) -> bool: ...
 
 
-class CompiledInsert:
-    """A model mixin: ``save()`` of a new row runs its INSERT compiled once per set of columns.
+C = TypeVar("C", bound=Compiled)
 
-    Everything else of ``save()`` stays Django's: the model's own ``save()``, the signals,
-    ``pre_save()`` (``auto_now_add``), the returned id and generated columns set on the instance.
-    Only ``_do_insert``, the hook ``save()`` calls for the INSERT itself, reuses the SQL Django's
-    compiler made the first time, where Django compiles it again on every save: a third of the
-    insert's Python (``bench/README``, twelfth round). A value that is an expression (a database
-    default, ``F()``) compiles to SQL of its own and goes Django's way, as does a backend that
-    cannot return the inserted columns. ``COMPILED_QUERIES_CHECK`` compares the SQL every time.
-
-    ``insert_with_commit``: in a transaction, a row of which nothing need be read back is sent
-    with the ``COMMIT`` on PostgreSQL (``DatabaseWrapper.execute_with_commit``): a row that
-    returns nothing, or only its id given with it or generated columns (``_known_or_generated``).
-    """
-
-    insert_with_commit: ClassVar[bool] = False
-
-    def _do_insert(
-        self,
-        manager: Any,
-        using: str,
-        fields: Sequence[Field[Any, Any]],
-        returning_fields: Sequence[Field[Any, Any]],
-        raw: bool,
-    ) -> list[Any]:
-        obj: Any = self
-        connection = connections[using]
-        values = [getattr(obj, field.attname) if raw else field.pre_save(obj, True) for field in fields]
-        plain = not any(hasattr(value, "resolve_expression") for value in values)
-        custom = any(hasattr(field, "get_placeholder") for field in fields)
-        if not (plain and not custom and connection.features.can_return_columns_from_insert):
-            return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
-        with_commit = getattr(connection, "execute_with_commit", None)
-        by_commit = (
-            self.insert_with_commit
-            and with_commit is not None
-            and connection.in_atomic_block
-            and all(_known_or_generated(field, fields) for field in returning_fields)
-        )
-        if by_commit:
-            returning_fields = []
-        key = (
-            "insert",
-            obj._meta.label,
-            tuple(field.attname for field in fields),
-            tuple(field.attname for field in returning_fields),
-        )
-        template = _cached(
-            (connection.alias, connection.vendor, InsertTemplate, key),
-            lambda: InsertTemplate(obj, fields, returning_fields, using),
-        )
-        assert isinstance(template, InsertTemplate)
-        params = [
-            field.get_db_prep_save(value, connection=connection) for field, value in zip(fields, values, strict=True)
-        ]
-        if by_commit:
-            assert with_commit is not None
-            with_commit(template.sql, params)
-            return []
-        with connection.cursor() as cursor:
-            cursor.execute(template.sql, params)
-            if not returning_fields:
-                return []
-            row = list(connection.ops.fetch_returned_insert_columns(cursor, template.returning_params))
-        for index, convs, column in template.converters:
-            for convert in convs:
-                row[index] = convert(row[index], column, connection)
-        return [tuple(row)]
-
-
-ROW_ID = "__row_id"  # the id's placeholder in an UpdateTemplate: no field's attname
-
-
-class UpdateTemplate:
-    """The UPDATE of one row of a model by its id, for one set of columns, compiled by Django's
-    own compiler with :class:`Param` placeholders for the values and the id."""
-
-    def __init__(self, model: type[Model], fields: Sequence[Field[Any, Any]], using: str):
-        query: Any = model._base_manager.using(using).filter(pk=Param(ROW_ID, model._meta.pk)).query.chain(UpdateQuery)
-        query.add_update_fields([(field, None, Param(field.attname, field)) for field in fields])
-        self.sql, params = query.get_compiler(using=using).as_sql()
-        self.params = list(params)
-
-    def bind(self, values: Mapping[str, Any]) -> list[Any]:
-        """The parameters of the SQL, ``values`` (prepared already) in place of the placeholders."""
-        return [values[p.name] if isinstance(p, Param) else p for p in self.params]
-
-    def same_as(self, other: UpdateTemplate) -> bool:
-        return self.sql == other.sql and [str(p) for p in self.params] == [str(p) for p in other.params]
-
-
-class LockedUpdate:
-    """A model mixin: :meth:`save_locked` saves changed columns of a row this transaction holds
-    locked (``select_for_update``), and on PostgreSQL sends its UPDATE with the ``COMMIT``.
-
-    Django's ``save(update_fields=...)`` reads the UPDATE's row count, to refuse a row that is
-    gone: a round trip of its own in the middle of a write (a timer's stop, a change of an entry).
-    A row locked by this transaction cannot be gone, so nothing need be read back, and the UPDATE
-    goes with the ``COMMIT`` as an audit event does (``DatabaseWrapper.execute_with_commit``): it
-    is still part of the transaction, a later statement sends it first, and it fails the commit if
-    it fails. Everything else of ``save()`` stays Django's: the model's own ``save()``, signals,
-    ``pre_save()``. Generated columns are then read from the database when first used, as a
-    deferred field is (Django's own UPDATE leaves their old value on the instance). Outside a
-    transaction, on another database, or with a value that is an expression, it is Django's
-    ``save(update_fields=...)``.
-    """
-
-    _update_locked = False
-
-    def save_locked(self, *, update_fields: Sequence[str]) -> None:
-        obj: Any = self
-        self._update_locked = True
-        try:
-            obj.save(update_fields=update_fields)
-        finally:
-            self._update_locked = False
-
-    def _do_update(
-        self,
-        base_qs: Any,
-        using: str | None,
-        pk_val: Any,
-        values: Collection[tuple[Field[Any, Any], type[Model] | None, Any]],
-        update_fields: Iterable[str] | None,
-        forced_update: bool,
-    ) -> bool:
-        obj: Any = self
-        connection = connections[using or "default"]
-        with_commit = getattr(connection, "execute_with_commit", None)
-        if not (
-            self._update_locked
-            and values
-            and with_commit is not None
-            and connection.in_atomic_block
-            and not any(hasattr(value, "resolve_expression") for _, _, value in values)
-            and not any(hasattr(field, "get_placeholder") for field, _, _ in values)
-        ):
-            return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)  # type: ignore[misc]
-        model = type(obj)
-        fields = [field for field, _, _ in values]
-        key = ("update", model._meta.label, tuple(field.attname for field in fields))
-        template = _cached(
-            (connection.alias, connection.vendor, UpdateTemplate, key),
-            lambda: UpdateTemplate(model, fields, connection.alias),
-        )
-        assert isinstance(template, UpdateTemplate)
-        prepared = {field.attname: field.get_db_prep_save(value, connection=connection) for field, _, value in values}
-        prepared[ROW_ID] = model._meta.pk.get_db_prep_value(pk_val, connection, prepared=False)
-        with_commit(template.sql, template.bind(prepared))
-        for field in model._meta.concrete_fields:
-            if field.generated:
-                obj.__dict__.pop(field.attname, None)
-        return True
-
-
-def _known_or_generated(field: Field[Any, Any], inserted: Sequence[Field[Any, Any]]) -> bool:
-    """Whether a column an INSERT would return can go unread: the id, when the INSERT gives it
-    (drawn beforehand, :class:`NextId`), or a generated column, which Django then reads from the
-    database when it is first used, as it reads a deferred field (by then the row is sent)."""
-    return field.generated or (field.primary_key and field in inserted)
-
-
-_templates: dict[Hashable, Template | InsertTemplate | UpdateTemplate] = {}
+_templates: dict[Hashable, Compiled] = {}
 
 
 class StaleTemplate(RuntimeError):
@@ -452,16 +280,13 @@ def together(*reads: Read, using: str = "default") -> list[list[Any]]:
 def _template(
     kind: type[Template], key: Hashable, build: Callable[[], QuerySet[Any]], connection: BaseDatabaseWrapper
 ) -> Template:
-    template = _cached((connection.alias, connection.vendor, kind, key), lambda: kind(build()))
-    assert isinstance(template, Template)
-    return template
+    return cached((connection.alias, connection.vendor, kind, key), lambda: kind(build()))
 
 
-def _cached(
-    full_key: Hashable, make: Callable[[], Template | InsertTemplate | UpdateTemplate]
-) -> Template | InsertTemplate | UpdateTemplate:
-    """The template under ``full_key``, made the first time; under ``COMPILED_QUERIES_CHECK`` made
-    again on every call and refused if its SQL changed."""
+def cached(full_key: Hashable, make: Callable[[], C]) -> C:
+    """The template under ``full_key`` (its first part: the connection's alias and vendor, and the
+    template's class), made the first time; under ``COMPILED_QUERIES_CHECK`` made again on every
+    call and refused if its SQL changed. Reads here, writes in ``compiled_writes``."""
     template = _templates.get(full_key)
     if template is None:
         template = make()
@@ -470,6 +295,6 @@ def _cached(
         _templates[full_key] = template
     elif settings.COMPILED_QUERIES_CHECK:
         fresh = make()
-        if not fresh.same_as(template):  # type: ignore[arg-type]  # both made by make(): one kind
+        if not fresh.same_as(template):
             raise StaleTemplate(f"The compiled query {full_key!r} changed:\n{template.sql}\n{fresh.sql}")
-    return template
+    return template  # type: ignore[return-value]  # made by make() under this key: a C

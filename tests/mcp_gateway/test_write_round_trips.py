@@ -9,7 +9,7 @@ import pytest
 
 import mcp_gateway.registry
 from tests.mcp_gateway.helpers import agent, call, ok
-from tests.timetracker.test_postgresql_backend import round_trips_with, wire
+from tests.timetracker.wire import round_trips_with, wire
 from timesheets.models import TimeEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,7 +15,7 @@ from psycopg import pq
 from billing.unbilled import unbilled
 from tests.billing.test_invoices import JUNE, WEEK, approve, work
 from tests.factories import ClientFactory, ProjectFactory, TimeEntryFactory
-from tests.timetracker.test_postgresql_backend import fresh_connection, round_trips_with, wire
+from tests.timetracker.wire import fresh_connection, round_trips_with, wire
 from timesheets.models import TimeEntry
 from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_delete, time_entry_update
 from timesheets.timer_services import timer_start, timer_stop

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
 
-from timetracker.compiled import CompiledInsert
+from timetracker.compiled_writes import CompiledInsert
 from workspaces.models.core import Channel, Outcome, Workspace
 
 
