@@ -1,4 +1,4 @@
-"""Each input serializer binds its own copies of its declared fields (``own_copy``): one level
+"""Each input serializer binds its own copies of its declared fields (``copier``): one level
 deep where nothing in the field is nested or a mutable value, DRF's deep copy otherwise."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rest_framework.utils.formatting import lazy_format
 
 from tests.conftest import principal_for
 from timesheets.api import EntryUpdateInput
-from workspaces.api import StrictSerializer, own_copy
+from workspaces.api import StrictSerializer, copier
 
 
 def input_serializers() -> list[type[StrictSerializer]]:
@@ -63,7 +63,7 @@ def settings_of(field: serializers.Field[Any, Any, Any, Any]) -> dict[str, Any]:
 def test_each_field_is_configured_as_drfs_deep_copy_and_is_the_serializers_own(serializer):
     first, second = serializer(), serializer()
     for name, declared in serializer._declared_fields.items():
-        assert settings_of(own_copy(declared)) == settings_of(copy.deepcopy(declared)), name
+        assert settings_of(copier(declared)(declared)) == settings_of(copy.deepcopy(declared)), name
         assert first.fields[name] is not declared, name
         assert first.fields[name] is not second.fields[name], name
         assert (first.fields[name].field_name, first.fields[name].parent) == (name, first)
