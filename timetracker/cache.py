@@ -18,8 +18,22 @@ from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.commands.core import Script
 
 _lock = threading.Lock()
+
+# KEYS[1]: a key to read when ARGV[1] is 1 (none when 0); then each window's counter, ARGV[i] its
+# seconds. A script runs whole, as MULTI/EXEC does. Its reply: the value read (nil if none), then
+# each count.
+GET_AND_COUNT = """
+local found = {false}
+if ARGV[1] == '1' then found[1] = redis.call('GET', KEYS[1]) end
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], 0, 'EX', ARGV[i], 'NX')
+  found[i] = redis.call('INCR', KEYS[i])
+end
+return found
+"""
 
 
 class SharedRedisCacheClient(RedisCacheClient):
@@ -28,6 +42,7 @@ class SharedRedisCacheClient(RedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._redis_by_pool: dict[int, Any] = {}
+        self._scripts: dict[int, Script] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # private in the stubs
@@ -37,13 +52,22 @@ class SharedRedisCacheClient(RedisCacheClient):
                 client = self._redis_by_pool.setdefault(id(pool), self._client(connection_pool=pool))  # type: ignore[attr-defined]
         return client
 
+    def script(self, client: Any) -> Script:
+        """``GET_AND_COUNT`` registered with ``client``: redis-py sends it by its digest, and
+        whole once where Redis does not know it (first use, or after a restart)."""
+        script = self._scripts.get(id(client))
+        if script is None:
+            with _lock:
+                script = self._scripts.setdefault(id(client), client.register_script(GET_AND_COUNT))
+        return script
 
-_clients: dict[tuple[tuple[str, ...], str], RedisCacheClient] = {}
+
+_clients: dict[tuple[tuple[str, ...], str], SharedRedisCacheClient] = {}
 
 
 class SharedRedisCache(RedisCache):
     @property
-    def _cache(self) -> RedisCacheClient:
+    def _cache(self) -> SharedRedisCacheClient:
         backend: Any = self  # RedisCache's private attributes, untyped in the stubs
         key = (tuple(backend._servers), repr(sorted(backend._options.items())))
         client = _clients.get(key)
@@ -54,29 +78,31 @@ class SharedRedisCache(RedisCache):
 
     def count(self, key: str, *, window: int) -> int:
         """Add one to ``key``'s count and return it; the count lives ``window`` seconds. One round trip."""
-        key = self.make_and_validate_key(key)
-        with self._cache.get_client(key, write=True).pipeline() as pipe:
-            pipe.set(key, 0, ex=window, nx=True)
-            pipe.incr(key)
-            _, count = pipe.execute()
-        return int(count)
+        return int(self._counted(None, [(key, window)])[1])
 
     def get_and_count(self, key: str, windows: Sequence[tuple[str, int]]) -> tuple[Any, list[int]]:
         """``key``'s value, and one more hit on each ``(key, window)`` of ``windows`` (as
         :meth:`count`): one round trip for all of it."""
-        key = self.make_and_validate_key(key)
-        client = self._cache.get_client(key, write=True)
-        # MULTI/EXEC, as count(): a window that expired between its SET NX and INCR would leave
-        # a count without an expiry.
-        with client.pipeline() as pipe:
-            pipe.get(key)
-            for counted, window in windows:
-                counted = self.make_and_validate_key(counted)
-                pipe.set(counted, 0, ex=window, nx=True)
-                pipe.incr(counted)
-            found = pipe.execute()
-        value = self._cache._serializer.loads(found[0]) if found[0] is not None else None  # type: ignore[attr-defined]
-        return value, [int(count) for count in found[2::2]]
+        found, *counts = self._counted(key, windows)
+        value = self._cache._serializer.loads(found) if found is not None else None  # type: ignore[attr-defined]
+        return value, counts
+
+    def _counted(self, key: str | None, windows: Sequence[tuple[str, int]]) -> list[Any]:
+        """``key``'s stored value (None without a key), then the count of each of ``windows``:
+        ``GET_AND_COUNT`` in one call.
+
+        A script, as the pipeline's MULTI/EXEC before it, so that a window cannot expire between
+        its SET NX and INCR and leave a count without an expiry; but one command and one reply
+        where the pipeline sent and parsed seven (a GET and two windows): 99 against 144 µs of CPU
+        a call, in-process (``bench/README``).
+        """
+        read = self.make_and_validate_key(key) if key is not None else ""
+        counted = [self.make_and_validate_key(name) for name, _ in windows]
+        client = self._cache.get_client(read, write=True)
+        script = self._cache.script(client)
+        arguments = [int(key is not None), *(window for _, window in windows)]
+        found = script(keys=[read, *counted], args=arguments, client=client)
+        return [found[0], *(int(count) for count in found[1:])]
 
     def seconds_left(self, key: str) -> int | None:
         """Seconds until ``key`` expires; None if it is gone or never expires."""

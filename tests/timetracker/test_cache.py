@@ -1,9 +1,11 @@
-"""The Redis cache shares one client per process; the window counter counts in one round trip."""
+"""The Redis cache shares one client per process; the window counter counts in one round trip,
+by a script."""
 
 from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from django.core.cache import caches
 
@@ -66,22 +68,22 @@ def test_a_value_and_window_counts_are_read_in_one_round_trip(monkeypatch):
     value_key, first, second = (f"get-and-count-{uuid.uuid4().hex}" for _ in range(3))
     cache.set(value_key, "generation-1")
     assert count_in_window(first, window=30) == 1
-    sent: list[int] = []  # commands per message to Redis
+    sent: list[Any] = []  # each message to Redis: a command's name, or a pipeline's commands
     pipeline_execute, command = redis.client.Pipeline.execute, redis.Redis.execute_command
 
     def counted_pipeline(self, *args, **kwargs):
-        sent.append(len(self.command_stack))
+        sent.append([name for name, *_ in self.command_stack])
         return pipeline_execute(self, *args, **kwargs)
 
     def lone_command(self, *args, **kwargs):
-        sent.append(1)
+        sent.append(args[0])
         return command(self, *args, **kwargs)
 
     monkeypatch.setattr(redis.client.Pipeline, "execute", counted_pipeline)
     monkeypatch.setattr(redis.Redis, "execute_command", lone_command)
 
     assert get_and_count(value_key, [(first, 30), (second, 60)]) == ("generation-1", [2, 1])
-    assert sent == [5]  # GET, then SET NX and INCR for each window: one pipeline
+    assert sent == ["EVALSHA"]  # GET, then SET NX and INCR for each window: the script, by its digest
     assert get_and_count(f"missing-{uuid.uuid4().hex}", []) == (None, [])
     monkeypatch.undo()
     assert count_in_window(first, window=30) == 3  # the same counters count_in_window keeps
@@ -89,3 +91,30 @@ def test_a_value_and_window_counts_are_read_in_one_round_trip(monkeypatch):
     assert isinstance(backend, SharedRedisCache)
     full_key = backend.make_and_validate_key(second)
     assert 30 < backend._cache.get_client(full_key).ttl(full_key) <= 60
+
+
+def test_counts_go_on_when_redis_has_forgotten_the_script():
+    """Redis keeps scripts in memory only: after a restart (here SCRIPT FLUSH) redis-py is told
+    NOSCRIPT and sends the script whole."""
+    backend = caches["default"]
+    assert isinstance(backend, SharedRedisCache)
+    key, value_key = f"flushed-{uuid.uuid4().hex}", f"flushed-value-{uuid.uuid4().hex}"
+    backend.set(value_key, {"a": 1})
+    assert count_in_window(key, window=30) == 1
+    client = backend._cache.get_client(key)
+    client.script_flush()
+    assert client.script_exists(backend._cache.script(client).sha) == [False]
+    assert count_in_window(key, window=30) == 2
+    assert get_and_count(value_key, [(key, 30)]) == ({"a": 1}, [3])
+
+
+def test_a_window_counter_that_expired_is_counted_afresh_with_its_expiry():
+    backend = caches["default"]
+    assert isinstance(backend, SharedRedisCache)
+    key = f"expired-{uuid.uuid4().hex}"
+    full_key = backend.make_and_validate_key(key)
+    client = backend._cache.get_client(full_key)
+    assert count_in_window(key, window=30) == 1
+    client.delete(full_key)  # as when its window ends
+    assert get_and_count(f"none-{uuid.uuid4().hex}", [(key, 45)]) == (None, [1])
+    assert 30 < client.ttl(full_key) <= 45
