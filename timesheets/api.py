@@ -22,12 +22,13 @@ from billing.exports import ENTRY_COLUMNS, entry_rows
 from billing.money import amount_for
 from timesheets.models import MAX_ENTRY_SECONDS, EntrySource, EntryState, TimeEntry
 from timesheets.presenters import entry_values, present_created, present_entries, present_entry
-from timesheets.selectors import time_entry_get, time_entry_list, timer_get
+from timesheets.selectors import entry_scope, time_entry_get, time_entry_list, timer_get
 from timesheets.services import time_entry_create, time_entry_create_for_day, time_entry_delete, time_entry_update
 from timesheets.timer_services import timer_start, timer_stop
 from workspaces.api import StrictSerializer
 from workspaces.api_base import WorkspaceAPIView
 from workspaces.api_catalog import ActiveMember, AnyMember, InWorkspace, VisibleProject, list_query, visible_clients
+from workspaces.compiled_pages import CompiledPage
 from workspaces.models import Client, Tag, Task
 from workspaces.policies import Perm
 from workspaces.principals import Principal
@@ -216,11 +217,14 @@ class TimeEntryListView(WorkspaceAPIView):
     def get(self, request: Request, workspace_slug: str) -> Any:
         query = list_query(EntryQuery, self)
         kind = self.download_format()
-        entries = time_entry_list(actor=self.principal, **query)
         if kind is not None:
-            rows = entry_rows(entries, self.principal.workspace)
+            rows = entry_rows(time_entry_list(actor=self.principal, **query), self.principal.workspace)
             return self.download(kind, ENTRY_COLUMNS, rows, name="time-entries")
-        return self.page_presented(entry_values(entries), lambda rows: present_entries(rows, self.principal))
+        scope = entry_scope(actor=self.principal, **query)
+        page = CompiledPage(
+            ("time entries", scope.shape), lambda params: entry_values(scope.queryset(params=params)), scope.values()
+        )
+        return self.page_presented(page, lambda rows: present_entries(rows, self.principal))
 
     @extend_schema(request=EntryCreateInput, responses={201: EntryOutput})
     def post(self, request: Request, workspace_slug: str) -> Response:

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -33,6 +34,7 @@ from rest_framework.throttling import BaseThrottle
 
 from timetracker.cache import count_in_window, window_seconds_left
 from workspaces.api_audit import AuditedAPIView
+from workspaces.compiled_pages import CompiledPage
 from workspaces.models import IdempotencyRecord
 from workspaces.permissions import WorkspaceRule
 from workspaces.principals import Principal
@@ -42,6 +44,7 @@ logger = logging.getLogger(__name__)
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft suggests
 IDEMPOTENCY_KEEP = timedelta(hours=48)  # "at least 24 hours"; purged after this
 IDEMPOTENCY_ABANDONED = timedelta(minutes=5)  # a "running" record this old lost its request
+INVALID_CURSOR = "This cursor is not valid; use a next or previous link."
 
 
 # --- errors that are not domain errors --------------------------------------------------------
@@ -93,9 +96,7 @@ class Cursor(CursorPagination):
         try:
             return super().decode_cursor(request)
         except NotFound:
-            raise serializers.ValidationError(
-                {"cursor": ["This cursor is not valid; use a next or previous link."]}
-            ) from None
+            raise serializers.ValidationError({"cursor": [INVALID_CURSOR]}) from None
 
 
 def principal_key(principal: Principal) -> str:
@@ -304,11 +305,16 @@ class WorkspaceAPIView(AuditedAPIView):
             queryset, lambda rows: serializer(rows, many=True, context={"principal": self.principal, **context}).data
         )
 
-    def page_presented(self, queryset: QuerySet[Any], present: Callable[[list[Any]], Any]) -> Response:
-        """One cursor page of ``queryset`` (model instances or ``values()`` rows) rendered by ``present``."""
+    def page_presented(self, queryset: QuerySet[Any] | CompiledPage, present: Callable[[list[Any]], Any]) -> Response:
+        """One cursor page of ``queryset`` (model instances or ``values()`` rows, or a
+        :class:`CompiledPage` of rows) rendered by ``present``."""
         paginator = self.pagination_class()
         paginator.ordering = getattr(self, "ordering", Cursor.ordering)
-        rows = paginator.paginate_queryset(queryset, self.request, view=self)
+        try:
+            # A CompiledPage answers what CursorPagination asks of a queryset (the stubs want one).
+            rows = paginator.paginate_queryset(queryset, self.request, view=self)  # type: ignore[arg-type]
+        except DjangoValidationError:  # a cursor made by hand, its position no value of the ordering
+            raise serializers.ValidationError({"cursor": [INVALID_CURSOR]}) from None
         return paginator.get_paginated_response(present(list(rows or [])))
 
     def single(self, data: Any, *, status: int = 200) -> Response:
